@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"go.yaml.in/yaml/v3"
+)
+
+func runCheck(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "check", "[-c FILE | FILE]", `
+Validate a configuration file: YAML syntax, unknown keys (all of them are
+listed with their line), value ranges, and the ACD_* environment overrides
+currently set. Exits 0 and prints "ok" when the configuration is valid.
+Without a file, checks the embedded defaults plus the environment.
+
+Example:
+  acd check /etc/acd/acd.yaml`)
+	path := fs.String("c", "", "configuration `file` (or give it as the argument)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	p, err := configArg(*path, fs.Args())
+	if err != nil {
+		return err
+	}
+	lc, err := loadConfig(p, e.environ())
+	if err != nil {
+		return err
+	}
+	for _, o := range lc.overrides {
+		fmt.Fprintf(e.stdout, "override: %s from %s\n", o.Path, o.Env)
+	}
+	for _, v := range lc.ignored {
+		fmt.Fprintf(e.stdout, "warning: %s names no configuration key (ignored)\n", v)
+	}
+	fmt.Fprintln(e.stdout, "ok")
+	return nil
+}
+
+// configArg picks the configuration path from -c or one argument.
+func configArg(flagPath string, rest []string) (string, error) {
+	switch {
+	case len(rest) > 1:
+		return "", fmt.Errorf("%w: one configuration file at most, got %d", errUsage, len(rest))
+	case len(rest) == 1 && flagPath != "":
+		return "", fmt.Errorf("%w: give the file with -c or as argument, not both", errUsage)
+	case len(rest) == 1:
+		return rest[0], nil
+	}
+	return flagPath, nil
+}
+
+func runConfig(_ context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "config", "dump [-c FILE]", `
+Configuration tools.
+
+  acd config dump            print the embedded defaults as YAML
+  acd config dump -c FILE    print FILE merged over the defaults, with the
+                             ACD_* environment overrides applied
+
+The output is a complete, valid configuration file: a good start for your
+own.`)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 || fs.Arg(0) != "dump" {
+		return fmt.Errorf("%w: expected 'dump'", errUsage)
+	}
+	dfs := newFlagSet(e, "config dump", "[-c FILE]", "Print the effective configuration as YAML.")
+	path := dfs.String("c", "", "configuration `file` to merge over the defaults")
+	if err := parseFlags(dfs, fs.Args()[1:]); err != nil {
+		return err
+	}
+	p, err := configArg(*path, dfs.Args())
+	if err != nil {
+		return err
+	}
+	lc, err := loadConfig(p, e.environ())
+	if err != nil {
+		return err
+	}
+	enc := yaml.NewEncoder(e.stdout)
+	enc.SetIndent(2)
+	if err := enc.Encode(lc.config); err != nil {
+		return fmt.Errorf("unable to encode configuration: %w", err)
+	}
+	return enc.Close()
+}

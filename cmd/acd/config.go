@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/acd-org/acd/collect"
+	"github.com/acd-org/acd/conf"
+	"github.com/acd-org/acd/console/web"
+)
+
+// envPrefix starts the environment variables that override configuration
+// keys: ACD_HTTP_LISTEN overrides http.listen.
+const envPrefix = "ACD_"
+
+// config is acd's whole configuration. Each package owns its part and its
+// defaults; this struct only assembles them.
+type config struct {
+	Log     logConfig      `yaml:"log"`
+	HTTP    web.Config     `yaml:"http"`
+	Collect collect.Config `yaml:"collect"`
+}
+
+func defaultConfig() config {
+	return config{
+		Log:     defaultLogConfig(),
+		HTTP:    web.DefaultConfig(),
+		Collect: collect.DefaultConfig(),
+	}
+}
+
+func (c config) validate() error {
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate())
+}
+
+// loadedConfig is a configuration with where it came from.
+type loadedConfig struct {
+	config
+	path      string          // "" for the embedded default
+	overrides []conf.Override // environment variables applied
+	ignored   []string        // ACD_* variables that name no key
+}
+
+// loadConfig reads path (empty: defaults only), applies environment
+// overrides and validates the result.
+func loadConfig(path string, environ []string) (*loadedConfig, error) {
+	lc := &loadedConfig{config: defaultConfig(), path: path}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("unable to read configuration: %w", err)
+		}
+		if err := conf.Load(data, &lc.config); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	var err error
+	lc.overrides, lc.ignored, err = conf.ApplyEnv(&lc.config, envPrefix, environ)
+	if err != nil {
+		return nil, fmt.Errorf("environment: %w", err)
+	}
+	if err := lc.validate(); err != nil {
+		where := "defaults"
+		if path != "" {
+			where = path
+		}
+		return nil, fmt.Errorf("invalid configuration (%s):\n%w", where, err)
+	}
+	return lc, nil
+}

@@ -1,0 +1,165 @@
+package sflow
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/acd-org/acd/collect/packet"
+	"github.com/acd-org/acd/flow"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// capturedDatagram is one UDP payload of a pcap file.
+type capturedDatagram struct {
+	ts      time.Time
+	src     flow.Exporter
+	payload []byte
+}
+
+// readDatagrams returns the UDP payloads of the packets of a classic pcap
+// file (any link type collect/packet knows).
+func readDatagrams(t testing.TB, path string) []capturedDatagram {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("unable to read pcap: %v", err)
+	}
+	if len(b) < 24 {
+		t.Fatalf("%s: short pcap", path)
+	}
+	var bo binary.ByteOrder = binary.LittleEndian
+	nano := false
+	switch binary.LittleEndian.Uint32(b) {
+	case 0xa1b2c3d4:
+	case 0xa1b23c4d:
+		nano = true
+	case 0xd4c3b2a1:
+		bo = binary.BigEndian
+	case 0x4d3cb2a1:
+		bo, nano = binary.BigEndian, true
+	default:
+		t.Fatalf("%s: not a pcap file", path)
+	}
+	link := bo.Uint32(b[20:]) & 0x0fffffff
+	var out []capturedDatagram
+	for off := 24; off+16 <= len(b); {
+		sec, frac, n := bo.Uint32(b[off:]), bo.Uint32(b[off+4:]), int(bo.Uint32(b[off+8:]))
+		off += 16
+		if off+n > len(b) {
+			t.Fatalf("%s: truncated record", path)
+		}
+		p := b[off : off+n]
+		off += n
+		var h packet.Header
+		if err := packet.ParseLink(link, p, &h); err != nil || h.Proto != 17 || h.Truncated || h.Fragment {
+			continue
+		}
+		l3 := p[h.L3Offset:]
+		hl := 40
+		if h.IPVersion == 4 {
+			hl = int(l3[0]&0x0f) * 4
+		}
+		if len(l3) < hl+8 {
+			continue
+		}
+		if !nano {
+			frac *= 1000
+		}
+		out = append(out, capturedDatagram{
+			ts:      time.Unix(int64(sec), int64(frac)).UTC(),
+			src:     flow.Exporter{Addr: h.Src, Port: h.SrcPort},
+			payload: l3[hl+8:],
+		})
+	}
+	return out
+}
+
+// goldenFile is what a capture decodes to.
+type goldenFile struct {
+	Datagrams int
+	Records   int
+	Errors    map[string]int `json:",omitempty"`
+	Events    map[string]int `json:",omitempty"`
+	// Totals over all records, unscaled and scaled by the sampling rate.
+	Packets, Bytes, ScaledPackets, ScaledBytes uint64
+	// First holds the records of the first datagrams in full.
+	First []flow.Record
+}
+
+type namedRecorder map[string]int
+
+func (r namedRecorder) Observe(_ flow.Exporter, _ flow.Format, ev flow.Event, delta int) {
+	r[ev.String()] += delta
+}
+
+// TestGolden decodes the captured pcaps of testdata and compares the
+// result with testdata/NAME.golden.json (regenerate with -update).
+func TestGolden(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.pcap")
+	if len(files) == 0 {
+		t.Fatal("no pcap in testdata")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			ev := namedRecorder{}
+			d := New(DefaultConfig(), ev)
+			got := goldenFile{Events: ev, Errors: map[string]int{}}
+			var recs []flow.Record
+			for i, dg := range readDatagrams(t, f) {
+				var err error
+				n := len(recs)
+				recs, _, err = d.Decode(dg.payload, dg.src, dg.ts, recs)
+				if err != nil {
+					var de *flow.DecodeError
+					if !errors.As(err, &de) {
+						t.Fatalf("datagram %d: error %v is not a *flow.DecodeError", i, err)
+					}
+					got.Errors[de.Reason]++
+				}
+				if i < 4 {
+					got.First = append(got.First, recs[n:]...)
+				}
+				got.Datagrams++
+			}
+			got.Records = len(recs)
+			for i := range recs {
+				r := &recs[i]
+				got.Packets += r.Packets
+				got.Bytes += r.Bytes
+				got.ScaledPackets += r.ScaledPackets()
+				got.ScaledBytes += r.ScaledBytes()
+			}
+			golden := strings.TrimSuffix(f, ".pcap") + ".golden.json"
+			if *update {
+				b, err := json.MarshalIndent(got, "", "  ")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, append(b, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("unable to read golden (run with -update): %v", err)
+			}
+			want := goldenFile{Events: namedRecorder{}, Errors: map[string]int{}}
+			if err := json.Unmarshal(b, &want); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, want); diff != "" {
+				t.Errorf("decode of %s (-got, +want):\n%s", f, diff)
+			}
+		})
+	}
+}

@@ -1,0 +1,90 @@
+// Package web is acd's HTTP listener: today the Prometheus /metrics
+// endpoint and a /healthz probe; the console and REST API grow here.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config is the HTTP listener's configuration (key "http").
+type Config struct {
+	// Listen is the TCP address to serve on.
+	Listen string `yaml:"listen"`
+}
+
+// DefaultConfig listens on loopback only.
+func DefaultConfig() Config { return Config{Listen: "127.0.0.1:8080"} }
+
+// Validate checks c.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("http.listen: %q is not host:port: %w", c.Listen, err)
+	}
+	return nil
+}
+
+// Deps are the server's dependencies.
+type Deps struct {
+	Logger   *slog.Logger
+	Gatherer prometheus.Gatherer
+}
+
+// Server serves HTTP. New does no I/O; Start binds; Stop shuts down
+// gracefully.
+type Server struct {
+	cfg  Config
+	deps Deps
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{}
+}
+
+// New returns a server.
+func New(cfg Config, deps Deps) *Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(deps.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(deps.Logger.Handler(), slog.LevelWarn)}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return &Server{cfg: cfg, deps: deps, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+}
+
+// Start binds the listener and serves in the background.
+func (s *Server) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("unable to listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.deps.Logger.Error("http server failed", "error", err)
+		}
+	}()
+	s.deps.Logger.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the bound address (after Start).
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Stop shuts the server down, waiting up to 5 s for requests in flight.
+func (s *Server) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.srv.Shutdown(ctx)
+	<-s.done
+}
