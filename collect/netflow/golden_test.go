@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -56,7 +57,9 @@ func toGolden(r *flow.Record) goldenRecord {
 func decodeCapture(t *testing.T, path string) golden {
 	t.Helper()
 	rec := newRecorder()
-	d := New(DefaultConfig(), rec)
+	cfg := DefaultConfig()
+	cfg.MaxFlowAge = 20 * 365 * 24 * time.Hour // keep the times of replayed old traffic
+	d := New(cfg, rec)
 	g := golden{Errors: map[string]int{}, Events: map[string]int{}}
 	var out []flow.Record
 	for _, dg := range readPcap(t, path) {

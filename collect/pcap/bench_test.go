@@ -90,7 +90,7 @@ func benchCapture(b *testing.B, n int) []byte {
 	if err := pcaptest.WritePcap(&buf, pcaptest.LinkEthernet, false, nil); err != nil {
 		b.Fatal(err)
 	}
-	out := buf.Bytes()
+	out := append(make([]byte, 0, buf.Len()+n*(16+len(tmpl))), buf.Bytes()...)
 	frame := make([]byte, len(tmpl))
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range hs {
