@@ -81,7 +81,7 @@ type EncoderConfig struct {
 	// CounterEvery adds an sFlow counter sample to every N-th datagram
 	// (default 16; negative: never).
 	CounterEvery int
-	// Snapshot is the sFlow raw packet header length (default 128).
+	// Snapshot is the sFlow raw packet header length (default 128, 96 to 256).
 	Snapshot int
 }
 
@@ -120,7 +120,7 @@ func (c EncoderConfig) withDefaults() EncoderConfig {
 	if c.Snapshot <= 0 {
 		c.Snapshot = defaultSnapshot
 	}
-	c.Snapshot = min(max(c.Snapshot, 64), 256) &^ 3
+	c.Snapshot = min(max(c.Snapshot, 96), 256) &^ 3
 	return c
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/netsampler/goflow2/v2/decoders/netflow"
 	"github.com/netsampler/goflow2/v2/decoders/netflowlegacy"
-	"github.com/netsampler/goflow2/v2/decoders/sflow"
+	gfsflow "github.com/netsampler/goflow2/v2/decoders/sflow"
 )
 
 // This file decodes the encoders' datagrams with goflow2's decoders (an
@@ -169,21 +169,21 @@ func addr(b []byte) netip.Addr {
 }
 
 func (d *gfDecoder) sflow(pkt []byte) ([]flow.Record, header) {
-	var p sflow.Packet
-	if err := sflow.DecodeMessageVersion(bytes.NewBuffer(pkt), &p); err != nil {
+	var p gfsflow.Packet
+	if err := gfsflow.DecodeMessageVersion(bytes.NewBuffer(pkt), &p); err != nil {
 		d.t.Fatalf("goflow2 sflow: %v", err)
 	}
 	h := header{Seq: p.SequenceNumber, Domain: p.SubAgentId}
 	var out []flow.Record
 	for _, s := range p.Samples {
-		fs, ok := s.(sflow.FlowSample)
+		fs, ok := s.(gfsflow.FlowSample)
 		if !ok {
 			continue
 		}
 		h.Samples = append(h.Samples, fs.Header.SampleSequenceNumber)
 		h.Sampling = fs.SamplingRate
 		for _, rec := range fs.Records {
-			sh, ok := rec.Data.(sflow.SampledHeader)
+			sh, ok := rec.Data.(gfsflow.SampledHeader)
 			if !ok {
 				d.t.Fatalf("sflow record %T", rec.Data)
 			}

@@ -23,13 +23,14 @@ const restartSlack = 10_000
 // says whether q, the latest number of its residue in the window
 // (high-seqSpan, high], has been seen.
 type seqWindow struct {
-	high uint32
-	seen [seqSpan / 64]uint64
+	high  uint32
+	fresh bool // the next number restarts the window
+	seen  [seqSpan / 64]uint64
 }
 
 // reset starts the window at s, with every earlier number taken as seen.
 func (w *seqWindow) reset(s uint32) {
-	w.high = s
+	w.high, w.fresh = s, false
 	for i := range w.seen {
 		w.seen[i] = ^uint64(0)
 	}
@@ -46,6 +47,9 @@ func (w *seqWindow) bit(q uint32) (word int, mask uint64) {
 func (w *seqWindow) add(s uint32) (lost int, reset bool) {
 	diff := int64(int32(s - w.high))
 	switch {
+	case w.fresh:
+		w.reset(s)
+		return 0, false
 	case diff > maxSeqJump || diff <= -seqSpan:
 		w.reset(s)
 		return 0, true
@@ -114,7 +118,9 @@ func (d *Decoder) agentFor(k agentKey, seq, uptime uint32) *agent {
 	}
 	if restarted {
 		a.datagrams.reset(seq)
-		clear(a.sources)
+		for _, w := range a.sources {
+			w.fresh = true
+		}
 		a.uptime = uptime
 	} else if back > 0 {
 		a.uptime = uptime
