@@ -54,13 +54,21 @@ const (
 // ipfix encodes IPFIX. Its sequence number counts data records (options
 // data records included) sent before the message.
 type ipfix struct {
-	cfg   EncoderConfig
-	sched schedule
-	seq   uint32
+	cfg      EncoderConfig
+	sched    schedule
+	seq      uint32
+	fields46 [2][]field // template fields, IPv4 and IPv6
 }
 
 func newIPFIX(cfg EncoderConfig) *ipfix {
-	return &ipfix{cfg: cfg, sched: schedule{everyPkts: cfg.TemplatePackets, every: cfg.TemplateInterval}}
+	e := &ipfix{cfg: cfg, sched: schedule{everyPkts: cfg.TemplatePackets, every: cfg.TemplateInterval}}
+	e.fields46 = [2][]field{ipfixFields4, ipfixFields6}
+	if cfg.VarLen {
+		for i, f := range e.fields46 {
+			e.fields46[i] = append(f[:len(f):len(f)], field{ieInterfaceName, varLen})
+		}
+	}
+	return e
 }
 
 func (e *ipfix) Format() flow.Format             { return flow.FormatIPFIX }
@@ -80,24 +88,13 @@ func finish(dst []byte, start int) []byte {
 	return dst
 }
 
-func (e *ipfix) fields(v4 bool) []field {
-	f := ipfixFields6
-	if v4 {
-		f = ipfixFields4
-	}
-	if e.cfg.VarLen {
-		f = append(f[:len(f):len(f)], field{ieInterfaceName, varLen})
-	}
-	return f
-}
-
 func (e *ipfix) AppendTemplates(dst []byte, now time.Time) []byte {
 	start := len(dst)
 	dst = e.header(dst, now)
 	s := len(dst)
 	dst = append(dst, 0, 2, 0, 0) // template set: id 2
-	dst = appendTemplate(dst, tmplIPv4, e.fields(true))
-	dst = appendTemplate(dst, tmplIPv6, e.fields(false))
+	dst = appendTemplate(dst, tmplIPv4, e.fields46[0])
+	dst = appendTemplate(dst, tmplIPv6, e.fields46[1])
 	dst = finish(dst, s)
 	if e.cfg.Sampling > 1 {
 		s = len(dst)

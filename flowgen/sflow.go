@@ -189,7 +189,7 @@ func (e *sflow) flowSample(dst []byte, r *flow.Record) []byte {
 	dst = app32(dst, uint32(sfFlowFixed-8+(h+3)&^3))
 	dst = app32(dst, seq)
 	dst = app32(dst, src) // source id: type 0 (ifIndex)
-	dst = app32(dst, e.rate+1)
+	dst = app32(dst, e.rate)
 	dst = app32(dst, seq*e.rate) // sample pool
 	dst = app32(dst, 0)          // drops
 	dst = app32(dst, r.InIf&0x3fffffff)

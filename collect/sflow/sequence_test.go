@@ -116,7 +116,9 @@ func TestSequenceLost(t *testing.T) {
 			return d
 		}(), 0},
 		{"restart", append(many("192.0.2.1", 0, 1, 200, 4), many("192.0.2.1", 0, 1, 100, 4)...), 0},
-		{"restart with small numbers", append(many("192.0.2.1", 0, 1, 20, 4), dg{agent: "192.0.2.1", seq: 1, uptime: 100, src: 1, samples: []uint32{1}}), 0},
+		{"restart seen by uptime", append(many("192.0.2.1", 0, 1, 20, 4), // samples 1..80
+			dg{agent: "192.0.2.1", seq: 1, uptime: 100, src: 1, samples: []uint32{1, 2, 3, 4}},
+			dg{agent: "192.0.2.1", seq: 2, uptime: 1100, src: 1, samples: seqRange(300, 700)}), 295},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,6 +127,14 @@ func TestSequenceLost(t *testing.T) {
 			}
 		})
 	}
+}
+
+func seqRange(from, to uint32) []uint32 {
+	var s []uint32
+	for q := from; q <= to; q++ {
+		s = append(s, q)
+	}
+	return s
 }
 
 func contains(s []uint32, v uint32) bool {
