@@ -36,9 +36,9 @@ type command struct {
 // env is what a command gets from main: its streams and the process
 // environment, so tests can run commands in-process.
 type env struct {
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
 	environ func() []string // os.Environ in production
 }
 

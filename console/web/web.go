@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,9 @@ import (
 type Config struct {
 	// Listen is the TCP address to serve on.
 	Listen string `yaml:"listen"`
+	// Pprof serves Go's profiler at /debug/pprof/ (off by default: it is
+	// unauthenticated; turn it on only on a loopback listener).
+	Pprof bool `yaml:"pprof"`
 }
 
 // DefaultConfig listens on loopback only.
@@ -56,6 +60,13 @@ func New(cfg Config, deps Deps) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if cfg.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	return &Server{cfg: cfg, deps: deps, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 }
 
