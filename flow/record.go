@@ -79,7 +79,7 @@ type Record struct {
 	Start int64 // first packet, ms since the Unix epoch (UTC)
 	End   int64 // last packet, ms since the Unix epoch (UTC)
 
-	Bytes   uint64 // layer-3 bytes as reported (unscaled)
+	Bytes   uint64 // bytes as reported (unscaled): layer 3 for NetFlow/IPFIX/pcap; sFlow: see collect/sflow byte_count
 	Packets uint64 // packets as reported (unscaled)
 
 	SrcAddr  Addr

@@ -40,8 +40,9 @@ type Encoder interface {
 	// now: it sets the sequence numbers (advancing this encoder's as Append
 	// would), the export time and uptime, and shifts the records' times by
 	// the time elapsed since pkt was last stamped. It returns the number of
-	// records in pkt. A packet it does not recognise is left alone and 0 is
-	// returned.
+	// records in pkt. Patch only datagrams that are then sent: the
+	// sequence numbers advance. A packet it does not recognise is left
+	// alone and 0 is returned.
 	Patch(pkt []byte, now time.Time) int
 
 	// Reset restarts sequence numbers and the template schedule, as if the

@@ -47,12 +47,12 @@ func (s *seqs) reset() {
 	clear(s.big)
 }
 
-// sflow encodes sFlow v5 datagrams of flow samples, one per record, each
+// sflowEncoder encodes sFlow v5 datagrams of flow samples, one per record, each
 // with a raw packet header record (Ethernet, IPv4 or IPv6, TCP, UDP or
 // ICMP) built from the record, and an interface counter sample every
 // CounterEvery datagrams. A record stands for one sampled packet whose
 // layer-3 length is the record's average packet size.
-type sflow struct {
+type sflowEncoder struct {
 	cfg       EncoderConfig
 	clk       clock
 	rate      uint32
@@ -65,8 +65,8 @@ type sflow struct {
 	filler    [256]byte
 }
 
-func newSFlow(cfg EncoderConfig) *sflow {
-	e := &sflow{cfg: cfg, clk: clock{boot: cfg.Boot}, rate: cfg.Sampling}
+func newSFlow(cfg EncoderConfig) *sflowEncoder {
+	e := &sflowEncoder{cfg: cfg, clk: clock{boot: cfg.Boot}, rate: cfg.Sampling}
 	if e.rate == 0 {
 		e.rate = DefaultSFlowSampling
 	}
@@ -80,24 +80,24 @@ func newSFlow(cfg EncoderConfig) *sflow {
 	return e
 }
 
-func (e *sflow) Format() flow.Format                            { return flow.FormatSFlow }
-func (e *sflow) TemplatesDue(time.Time) bool                    { return false }
-func (e *sflow) AppendTemplates(dst []byte, _ time.Time) []byte { return dst }
+func (e *sflowEncoder) Format() flow.Format                            { return flow.FormatSFlow }
+func (e *sflowEncoder) TemplatesDue(time.Time) bool                    { return false }
+func (e *sflowEncoder) AppendTemplates(dst []byte, _ time.Time) []byte { return dst }
 
-func (e *sflow) Reset() {
+func (e *sflowEncoder) Reset() {
 	e.seq, e.datagrams = 0, 0
 	e.flowSeq.reset()
 	e.ctrSeq.reset()
 }
 
-func (e *sflow) headerLen() int {
+func (e *sflowEncoder) headerLen() int {
 	if e.cfg.Agent.Is4() {
 		return 28
 	}
 	return 40
 }
 
-func (e *sflow) header(dst []byte, now time.Time) []byte {
+func (e *sflowEncoder) header(dst []byte, now time.Time) []byte {
 	dst = app32(dst, 5)
 	if e.cfg.Agent.Is4() {
 		a := e.cfg.Agent.As4()
@@ -142,12 +142,12 @@ func l4HdrLen(proto uint8) int {
 }
 
 // sampleLen returns the size of r's flow sample.
-func (e *sflow) sampleLen(r *flow.Record) int {
+func (e *sflowEncoder) sampleLen(r *flow.Record) int {
 	h := min(ethLen+l3Len(r), e.cfg.Snapshot)
 	return sfFlowFixed + (h+3)&^3
 }
 
-func (e *sflow) Append(dst []byte, recs []flow.Record, now time.Time) ([]byte, int, int) {
+func (e *sflowEncoder) Append(dst []byte, recs []flow.Record, now time.Time) ([]byte, int, int) {
 	if len(recs) == 0 {
 		return dst, 0, 0
 	}
@@ -178,7 +178,7 @@ func (e *sflow) Append(dst []byte, recs []flow.Record, now time.Time) ([]byte, i
 	return dst, n, n
 }
 
-func (e *sflow) flowSample(dst []byte, r *flow.Record) []byte {
+func (e *sflowEncoder) flowSample(dst []byte, r *flow.Record) []byte {
 	src := r.InIf & 0xffffff
 	l3 := l3Len(r)
 	h := min(ethLen+l3, e.cfg.Snapshot)
@@ -212,7 +212,7 @@ func (e *sflow) flowSample(dst []byte, r *flow.Record) []byte {
 
 // packet appends the start of a frame (at least the snapshot length, or
 // the whole frame when shorter) carrying r's addresses, ports and flags.
-func (e *sflow) packet(dst []byte, r *flow.Record, l3 int, seq uint32) []byte {
+func (e *sflowEncoder) packet(dst []byte, r *flow.Record, l3 int, seq uint32) []byte {
 	// Ethernet: made-up but stable MACs of the router's interfaces.
 	dst = append(dst, 0x00, 0x1b, 0x21, 0x0a, byte(r.OutIf>>8), byte(r.OutIf))
 	dst = append(dst, 0x3c, 0xfd, 0xfe, 0x0b, byte(r.InIf>>8), byte(r.InIf))
@@ -274,7 +274,7 @@ func ipChecksum(b []byte) uint16 {
 	return ^uint16(s)
 }
 
-func (e *sflow) counterSample(dst []byte, ifIndex uint32) []byte {
+func (e *sflowEncoder) counterSample(dst []byte, ifIndex uint32) []byte {
 	src := ifIndex & 0xffffff
 	dst = app32(dst, sfCounterSample)
 	dst = app32(dst, sfCounterLen-8)
@@ -297,7 +297,7 @@ func (e *sflow) counterSample(dst []byte, ifIndex uint32) []byte {
 	return app32(dst, 0)                   // promiscuous mode
 }
 
-func (e *sflow) Patch(pkt []byte, now time.Time) int {
+func (e *sflowEncoder) Patch(pkt []byte, now time.Time) int {
 	hl := e.headerLen()
 	if len(pkt) < hl || get32(pkt) != 5 {
 		return 0

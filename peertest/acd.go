@@ -27,14 +27,17 @@ type ACD struct {
 	records []flow.Record
 }
 
-// StartACD starts acd's collector with its default configuration but
-// listening on 127.0.0.1, on ports the kernel picks. It is stopped at test
-// cleanup if the test has not stopped it.
-func StartACD(ctx context.Context, t testing.TB) *ACD {
+// StartACD starts acd's collector with its default configuration, changed
+// by each of opts, listening on 127.0.0.1 on ports the kernel picks. It is
+// stopped at test cleanup if the test has not stopped it.
+func StartACD(ctx context.Context, t testing.TB, opts ...func(*collect.Config)) *ACD {
 	t.Helper()
 	cfg := collect.DefaultConfig()
 	cfg.NetFlow.Listen = []string{"127.0.0.1:0"}
 	cfg.SFlow.Listen = []string{"127.0.0.1:0"}
+	for _, o := range opts {
+		o(&cfg)
+	}
 	a := &ACD{Registry: prometheus.NewRegistry()}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c, err := collect.New(cfg, collect.Deps{Logger: logger, Registerer: a.Registry, Sink: flow.SinkFunc(a.consume)})

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/acd-org/acd/flow"
 )
@@ -130,3 +131,37 @@ func Aggregate(fs []Flow) []Flow {
 	slices.SortFunc(out, func(a, b Flow) int { return cmp.Compare(a.String(), b.String()) })
 	return out
 }
+
+// TimeMismatches pairs the flows of got and want that DiffFlows considers
+// equal (same key; several flows with one key are paired in start order)
+// and returns those whose Start or End differ, at most max lines.
+func TimeMismatches(got, want []Flow, gotName, wantName string, max int) []string {
+	byKey := func(fs []Flow) map[key][]Flow {
+		m := map[key][]Flow{}
+		for _, f := range fs {
+			m[f.key()] = append(m[f.key()], f)
+		}
+		for _, v := range m {
+			slices.SortFunc(v, func(a, b Flow) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End)) })
+		}
+		return m
+	}
+	g, w := byKey(got), byKey(want)
+	var lines []string
+	for k, gs := range g {
+		ws := w[k]
+		for i := range min(len(gs), len(ws)) {
+			if gs[i].Start != ws[i].Start || gs[i].End != ws[i].End {
+				lines = append(lines, fmt.Sprintf("%v: %s %s..%s, %s %s..%s", gs[i],
+					gotName, msTime(gs[i].Start), msTime(gs[i].End), wantName, msTime(ws[i].Start), msTime(ws[i].End)))
+			}
+		}
+	}
+	slices.Sort(lines)
+	if len(lines) > max {
+		lines = append(lines[:max], fmt.Sprintf("... and %d more", len(lines)-max))
+	}
+	return lines
+}
+
+func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("15:04:05.000") }

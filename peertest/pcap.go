@@ -21,9 +21,18 @@ func ReadDatagrams(path string) ([]Datagram, error) {
 		return nil, fmt.Errorf("unable to open capture: %w", err)
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(f)
+	dgs, err := readDatagrams(f)
 	if err != nil {
 		return nil, fmt.Errorf("unable to read capture %s: %w", path, err)
+	}
+	return dgs, nil
+}
+
+// readDatagrams is ReadDatagrams on an open capture.
+func readDatagrams(in io.Reader) ([]Datagram, error) {
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		return nil, err
 	}
 	var first gopacket.Decoder
 	switch lt := r.LinkType(); lt {
@@ -32,7 +41,7 @@ func ReadDatagrams(path string) ([]Datagram, error) {
 	case layers.LinkTypeRaw, layers.LinkTypeIPv4:
 		first = layers.LayerTypeIPv4
 	default:
-		return nil, fmt.Errorf("unable to read capture %s: link type %v not supported", path, lt)
+		return nil, fmt.Errorf("link type %v not supported", lt)
 	}
 	var out []Datagram
 	for {
@@ -41,7 +50,7 @@ func ReadDatagrams(path string) ([]Datagram, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("unable to read capture %s: %w", path, err)
+			return nil, err
 		}
 		p := gopacket.NewPacket(data, first, gopacket.NoCopy)
 		if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok {

@@ -16,7 +16,6 @@ var (
 	ErrBadVersion      = &flow.DecodeError{Reason: "bad_version"}
 	ErrBadLength       = &flow.DecodeError{Reason: "bad_length"}
 	ErrBadSetLength    = &flow.DecodeError{Reason: "bad_set_length"}
-	ErrBadSetID        = &flow.DecodeError{Reason: "bad_set_id"}
 	ErrBadTemplate     = &flow.DecodeError{Reason: "bad_template"}
 	ErrTruncatedRecord = &flow.DecodeError{Reason: "truncated_record"}
 )

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,56 @@ func TestCapturesDecodeCleanly(t *testing.T) {
 			}
 			if g.Events["sequence_lost"] != 0 {
 				t.Errorf("sequence_lost = %d on a loopback capture", g.Events["sequence_lost"])
+			}
+		})
+	}
+}
+
+// nfdumpTotals reads the reference totals table of testdata/README.md:
+// rows "| file.pcap | datagrams | flows | packets | bytes | ...".
+func nfdumpTotals(t *testing.T) map[string][4]uint64 {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "README.md"))
+	if err != nil {
+		t.Skipf("no reference totals: %v", err)
+	}
+	totals := map[string][4]uint64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 6 {
+			continue
+		}
+		name := strings.TrimSpace(cells[1])
+		if !strings.HasSuffix(name, ".pcap") {
+			continue
+		}
+		var v [4]uint64
+		ok := true
+		for i := range v {
+			n, err := strconv.ParseUint(strings.TrimSpace(cells[2+i]), 10, 64)
+			ok = ok && err == nil
+			v[i] = n
+		}
+		if ok {
+			totals[name] = v
+		}
+	}
+	return totals
+}
+
+// TestTotalsMatchNfdump checks that acd counts the datagrams, flows,
+// packets and bytes nfdump counted for the same export.
+func TestTotalsMatchNfdump(t *testing.T) {
+	totals := nfdumpTotals(t)
+	if len(totals) == 0 {
+		t.Skip("no reference totals in testdata/README.md")
+	}
+	for name, want := range totals {
+		t.Run(name, func(t *testing.T) {
+			g := decodeCapture(t, filepath.Join("testdata", name))
+			got := [4]uint64{uint64(g.Datagrams), g.Totals.Records, g.Totals.Packets, g.Totals.Bytes}
+			if got != want {
+				t.Errorf("datagrams, flows, packets, bytes = %v, nfdump says %v", got, want)
 			}
 		})
 	}

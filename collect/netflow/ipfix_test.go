@@ -128,8 +128,12 @@ func TestIPFIX(t *testing.T) {
 				opts(301, []fld{{302, 4, 0}}, []fld{{311, 8, 0}}), set(301, 0, cat(be32(6), be64(math.Float64bits(0.001)))),
 				tmpl(256, with(fld{302, 2, 0})...), set(256, 0, cat(ipfixCoreData(), be16(5)), cat(ipfixCoreData(), be16(6)))}},
 			want: []flow.Record{
-				mod(func(r *flow.Record) { r.Start, r.End, r.SamplingRate, r.SamplingSource = testMs, testMs, 20, flow.SamplingExporter }),
-				mod(func(r *flow.Record) { r.Start, r.End, r.SamplingRate, r.SamplingSource = testMs, testMs, 1000, flow.SamplingExporter }),
+				mod(func(r *flow.Record) {
+					r.Start, r.End, r.SamplingRate, r.SamplingSource = testMs, testMs, 20, flow.SamplingExporter
+				}),
+				mod(func(r *flow.Record) {
+					r.Start, r.End, r.SamplingRate, r.SamplingSource = testMs, testMs, 1000, flow.SamplingExporter
+				}),
 			},
 		},
 		{

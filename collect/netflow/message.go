@@ -87,8 +87,8 @@ type setCounts struct {
 }
 
 // walkSets decodes the sets of a v9 or IPFIX message body and counts its
-// data records. It goes on past a bad template or set id, and stops at a
-// bad set length; it returns the first error.
+// data records. It skips sets with a reserved id, goes on past a bad
+// template, and stops at a bad set length; it returns the first error.
 func (d *Decoder) walkSets(e *exporter, body []byte, c *setCtx, out []flow.Record) ([]flow.Record, setCounts, error) {
 	var first error
 	note := func(err error) {
@@ -141,8 +141,8 @@ func (d *Decoder) walkSets(e *exporter, body []byte, c *setCtx, out []flow.Recor
 			} else if k == 0 && len(set) > 0 && !allZero(set) {
 				err = ErrTruncatedRecord
 			}
-		default:
-			err = ErrBadSetID
+		default: // reserved set id: skipped by length
+			d.observe(e, flow.EventSkipped, 1)
 		}
 		if err != nil {
 			note(err)

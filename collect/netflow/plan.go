@@ -326,12 +326,12 @@ func apply(r *flow.Record, v *recVals, k uint8, b []byte) {
 			r.DstAddr = flow.AddrFrom4Slice(b)
 		}
 	case kSrc6:
-		if a := flow.AddrFrom16Slice(b); !a.IsZero() {
-			r.SrcAddr = a
+		if nonZero16(b) {
+			copy(r.SrcAddr[:], b)
 		}
 	case kDst6:
-		if a := flow.AddrFrom16Slice(b); !a.IsZero() {
-			r.DstAddr = a
+		if nonZero16(b) {
+			copy(r.DstAddr[:], b)
 		}
 	case kSrcPort:
 		r.SrcPort = uint16(uintBE(b))

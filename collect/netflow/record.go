@@ -116,6 +116,9 @@ func (d *Decoder) decodeData(e *exporter, t *template, data []byte, c *setCtx, o
 		SamplingSource:    c.rateSrc,
 		Format:            c.format,
 	}
+	if !p.varLen {
+		return d.decodeFixed(p, data, c, &base, out)
+	}
 	n := 0
 	for len(data) >= p.recLen {
 		out = append(out, base)
@@ -126,6 +129,65 @@ func (d *Decoder) decodeData(e *exporter, t *template, data []byte, c *setCtx, o
 			return out[:len(out)-1], n, ErrTruncatedRecord
 		}
 		data = data[size:]
+		d.finish(r, &v, p, c)
+		n++
+	}
+	return out, n, nil
+}
+
+// decodeFixed is decodeData for fixed-length templates, the hot path:
+// the most common fields are stored without a call.
+func (d *Decoder) decodeFixed(p *plan, data []byte, c *setCtx, base *flow.Record, out []flow.Record) ([]flow.Record, int, error) {
+	n := 0
+	for len(data) >= p.recLen {
+		rec := data[:p.recLen]
+		data = data[p.recLen:]
+		out = append(out, *base)
+		r := &out[len(out)-1]
+		var v recVals
+		for _, o := range p.ops {
+			b := rec[o.off : int(o.off)+int(o.n)]
+			switch o.kind {
+			case kSrc4:
+				if b[0]|b[1]|b[2]|b[3] != 0 || r.SrcAddr.IsZero() {
+					r.SrcAddr = flow.AddrFrom4Slice(b)
+				}
+			case kDst4:
+				if b[0]|b[1]|b[2]|b[3] != 0 || r.DstAddr.IsZero() {
+					r.DstAddr = flow.AddrFrom4Slice(b)
+				}
+			case kSrc6:
+				if nonZero16(b) {
+					copy(r.SrcAddr[:], b)
+				}
+			case kDst6:
+				if nonZero16(b) {
+					copy(r.DstAddr[:], b)
+				}
+			case kBytes:
+				r.Bytes = uintBE(b)
+			case kPackets:
+				r.Packets = uintBE(b)
+			case kSrcPort:
+				r.SrcPort = uint16(uintBE(b))
+			case kDstPort:
+				r.DstPort = uint16(uintBE(b))
+			case kProto:
+				r.Proto = uint8(uintBE(b))
+			case kTCPFlags:
+				r.TCPFlags = uint8(uintBE(b))
+			case kInIf:
+				r.InIf = uint32(uintBE(b))
+			case kOutIf:
+				r.OutIf = uint32(uintBE(b))
+			case kStartUp, kStartMs, kStartDelta:
+				v.start = int64(uintBE(b))
+			case kEndUp, kEndMs, kEndDelta:
+				v.end = int64(uintBE(b))
+			default:
+				apply(r, &v, o.kind, b)
+			}
+		}
 		d.finish(r, &v, p, c)
 		n++
 	}
@@ -193,6 +255,11 @@ func (c *setCtx) clampInto(r *flow.Record, start, end int64) {
 	if clamped {
 		c.clamped++
 	}
+}
+
+// nonZero16 reports whether the 16 bytes of b are not all zero.
+func nonZero16(b []byte) bool {
+	return binary.LittleEndian.Uint64(b)|binary.LittleEndian.Uint64(b[8:16]) != 0
 }
 
 // timeOf converts the raw time value x from source src to ms since the

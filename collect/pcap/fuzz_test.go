@@ -13,7 +13,7 @@ import (
 
 // maxSeedSize keeps large captures out of the fuzz corpus: the fuzzer
 // mutates small inputs far faster.
-const maxSeedSize = 64 << 10
+const maxSeedSize = 8 << 10
 
 // FuzzRead reads arbitrary bytes as a capture and meters them. It checks
 // that nothing panics, that the flow table stays bounded, and that the

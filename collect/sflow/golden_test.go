@@ -163,3 +163,59 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestPmacctTotals checks the pmacct capture against the reference totals
+// of testdata/README.md, measured independently (sfacctd and a tally of the
+// sampled headers).
+func TestPmacctTotals(t *testing.T) {
+	for _, mode := range []string{BytesFrame, BytesIP} {
+		t.Run(mode, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.ByteCount = mode
+			ev := namedRecorder{}
+			d := New(cfg, ev)
+			var recs []flow.Record
+			for _, dg := range readDatagrams(t, "testdata/pmacct-sflow.pcap") {
+				var err error
+				if recs, _, err = d.Decode(dg.payload, dg.src, dg.ts, recs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			type tally struct{ Packets, Bytes uint64 }
+			got := map[string]tally{}
+			add := func(k string, r *flow.Record) {
+				x := got[k]
+				x.Packets += r.ScaledPackets()
+				x.Bytes += r.ScaledBytes()
+				got[k] = x
+			}
+			for i := range recs {
+				r := &recs[i]
+				add("all", r)
+				add(map[uint8]string{6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6"}[r.Proto], r)
+				if !r.SrcAddr.Is4() {
+					add("ipv6", r)
+				}
+			}
+			want := map[string]tally{
+				"all": {3867, 770200}, "tcp": {3041, 623728}, "udp": {552, 121776},
+				"icmp": {190, 15960}, "icmpv6": {84, 8736}, "ipv6": {1287, 0},
+			}
+			if mode == BytesFrame {
+				want["all"] = tally{3867, 847288}
+			}
+			for k, w := range want {
+				g := got[k]
+				if k == "ipv6" || (mode == BytesFrame && k != "all") {
+					g.Bytes, w.Bytes = 0, 0 // no reference for these
+				}
+				if g != w {
+					t.Errorf("%s: got %+v, want %+v", k, g, w)
+				}
+			}
+			if len(ev) != 0 {
+				t.Errorf("events %v, want none", ev)
+			}
+		})
+	}
+}

@@ -148,7 +148,9 @@ func TestDecode(t *testing.T) {
 			name: "sampling default",
 			cfg:  func(c *Config) { c.SamplingDefault = 64 },
 			pkt:  dg(flowSample{in: 5, out: 7}.compact()),
-			want: []flow.Record{rec(func(r *flow.Record) { r.InIf, r.OutIf, r.SamplingRate, r.SamplingSource = 5, 7, 64, flow.SamplingDefault })},
+			want: []flow.Record{rec(func(r *flow.Record) {
+				r.InIf, r.OutIf, r.SamplingRate, r.SamplingSource = 5, 7, 64, flow.SamplingDefault
+			})},
 		}, {
 			name: "no sampling rate",
 			pkt:  dg(flowSample{in: 5, out: 7}.compact()),

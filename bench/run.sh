@@ -1,0 +1,376 @@
+#!/usr/bin/env bash
+# bench/run.sh: side-by-side flow receiver benchmark on loopback.
+#
+# For each receiver (acd, nfcapd/sfcapd, nfacctd/sfacctd, goflow2) and each
+# format (NetFlow v9, IPFIX, sFlow v5) it searches the highest rate, in
+# records per second, that the receiver sustains with under 0.1% loss: the
+# receiver is pinned to one core, `acd flowgen` to the other, every step
+# starts a fresh receiver, sends for DURATION, waits for the receiver to go
+# idle, then compares the records sent with the records the receiver
+# counted. See bench/README.md for the method and the results.
+#
+# Needs root (sysctl, SO_RCVBUFFORCE), two cores, nfdump + nfdump-sflow,
+# pmacct, Go. Everything binds to 127.0.0.1 only. Bounded: at most
+# len(RATES) steps per receiver and format; everything it started is killed
+# on exit, and the sysctls are restored.
+#
+# Environment (defaults in brackets):
+#   RECEIVERS  receivers to run            [acd nfcapd nfacctd goflow2]
+#   FORMATS    formats                     [v9 ipfix sflow]
+#   RATES      rate ladder, records/s      [25k .. 8M, see below]
+#   DURATION   send time per step          [5s]
+#   RX_CPU, TX_CPU  cores for receiver and sender  [0, 1]
+#   BUF        socket receive buffer the kernel grants every receiver,
+#              bytes                       [33554432]
+#   RETRY      re-run a failing step once before believing it  [1]
+#   OUT        output directory            [bench/out/run-DATE]
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RECEIVERS=${RECEIVERS:-"acd nfcapd nfacctd goflow2"}
+FORMATS=${FORMATS:-"v9 ipfix sflow"}
+RATES=${RATES:-"25000 50000 100000 250000 500000 1000000 1500000 2000000 2500000 3000000 4000000 5000000 6000000 8000000"}
+DURATION=${DURATION:-5}
+RX_CPU=${RX_CPU:-0}
+TX_CPU=${TX_CPU:-1}
+BUF=${BUF:-33554432}
+RETRY=${RETRY:-1}
+OUT=${OUT:-$ROOT/bench/out/run-$(date -u +%Y%m%dT%H%M%SZ)}
+GRACE=3            # seconds a receiver may take to drain after the sender stops
+LOSS_MAX=0.001     # 0.1%
+NF_PORT=22055 SF_PORT=26343 HTTP_PORT=28080
+# Where each receiver's search starts on the ladder (it climbs on success
+# and descends on failure, so this only saves time).
+declare -A START=([acd]=1000000 [nfcapd]=1000000 [nfacctd]=1000000 [goflow2]=50000)
+
+ACD=$ROOT/bench/out/acd
+GOBIN=$ROOT/bench/out/gobin
+GOFLOW2=$GOBIN/goflow2
+HZ=$(getconf CLK_TCK)
+DATA=/dev/shm/acd-bench.$$ # nfcapd output and pmacct pipes (tmpfs: cheapest disk)
+
+mkdir -p "$OUT" "$DATA"
+LOG=$OUT/steps.tsv
+RX_PID=""
+SYSCTL_SAVED=""
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2; }
+
+# stop_rx terminates the receiver's process group (it was started with
+# setsid, so its group id is its pid), then kills what is left.
+stop_rx() {
+	[[ -n $RX_PID ]] || return 0
+	kill -TERM -- "-$RX_PID" 2>/dev/null || true
+	for _ in $(seq 50); do
+		pgrep -g "$RX_PID" >/dev/null 2>&1 || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$RX_PID" 2>/dev/null || true
+	wait "$RX_PID" 2>/dev/null || true
+	RX_PID=""
+}
+
+cleanup() {
+	local rc=$?
+	stop_rx
+	if [[ -n $SYSCTL_SAVED ]]; then
+		sysctl -q -w $SYSCTL_SAVED || true
+		log "restored $SYSCTL_SAVED"
+	fi
+	rm -rf "$DATA"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- set-up
+
+setup() {
+	[[ $(id -u) == 0 ]] || { echo "run as root (sysctl, SO_RCVBUFFORCE)" >&2; exit 1; }
+	for t in nfcapd sfcapd nfdump nfacctd sfacctd pmacct taskset setsid ss curl; do
+		command -v $t >/dev/null || { echo "missing $t (apt-get install nfdump nfdump-sflow pmacct)" >&2; exit 1; }
+	done
+	log "building acd"
+	go build -o "$ACD" ./cmd/acd
+	if [[ ! -x $GOFLOW2 ]]; then
+		log "installing goflow2 into $GOBIN"
+		GOBIN=$GOBIN go install github.com/netsampler/goflow2/v2/cmd/goflow2@latest
+	fi
+	for p in $NF_PORT $SF_PORT; do
+		! ss -uan "sport = :$p" | grep -q ":$p" || { echo "udp port $p busy" >&2; exit 1; }
+	done
+	! ss -tan "sport = :$HTTP_PORT" | grep -q LISTEN || { echo "tcp port $HTTP_PORT busy" >&2; exit 1; }
+	SYSCTL_SAVED="net.core.rmem_max=$(sysctl -n net.core.rmem_max) net.core.rmem_default=$(sysctl -n net.core.rmem_default)"
+	# Receivers that ask for BUF/2 with SO_RCVBUF get BUF (the kernel
+	# doubles it); goflow2 asks for nothing and gets rmem_default.
+	sysctl -q -w net.core.rmem_max=$BUF net.core.rmem_default=$BUF
+	log "set net.core.rmem_max=net.core.rmem_default=$BUF (was: $SYSCTL_SAVED)"
+	{
+		echo "date: $(date -u +%FT%TZ)"
+		echo "nproc: $(nproc)"
+		echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+		echo "kernel: $(uname -r)"
+		echo "go: $(go version)"
+		echo "acd: $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet || echo '+dirty')"
+		echo "nfcapd: $(nfcapd -V 2>&1 | head -1)"
+		echo "nfacctd: $(nfacctd -V 2>&1 | head -1)"
+		echo "goflow2: $($GOFLOW2 -v 2>&1 | head -1)"
+		echo "receiver cpu: $RX_CPU, sender cpu: $TX_CPU, socket buffer: $BUF, step: ${DURATION}s"
+	} >"$OUT/machine.txt"
+	cat "$OUT/machine.txt" >&2
+	printf 'receiver\tformat\trate\tsent\tsent_rate\tcounted\tloss\tsock_drops\trcvbuf_errs\tcpu_pct\trss_kb\tother_rx_cpu_pct\trb\tpass\n' >"$LOG"
+}
+
+# ---------------------------------------------------------------- receivers
+
+port_of() { [[ $1 == sflow ]] && echo $SF_PORT || echo $NF_PORT; }
+
+# start_rx RECEIVER FORMAT starts a fresh receiver pinned to RX_CPU.
+start_rx() {
+	local rx=$1 fmt=$2 port dir=$DATA/$1
+	port=$(port_of "$fmt")
+	rm -rf "$dir" && mkdir -p "$dir"
+	case $rx in
+	acd)
+		ACD_LOG_LEVEL=warn ACD_HTTP_LISTEN=127.0.0.1:$HTTP_PORT \
+			ACD_COLLECT_NETFLOW_LISTEN="[\"127.0.0.1:$NF_PORT\"]" ACD_COLLECT_SFLOW_LISTEN="[\"127.0.0.1:$SF_PORT\"]" \
+			ACD_COLLECT_NETFLOW_RECEIVE_BUFFER=$((BUF / 2)) ACD_COLLECT_SFLOW_RECEIVE_BUFFER=$((BUF / 2)) \
+			setsid taskset -c "$RX_CPU" "$ACD" serve >"$dir/log" 2>&1 &
+		;;
+	nfcapd)
+		local bin=nfcapd
+		[[ $fmt == sflow ]] && bin=sfcapd
+		setsid taskset -c "$RX_CPU" $bin -w "$dir" -b 127.0.0.1 -p "$port" -B $((BUF / 2)) -t 3600 >"$dir/log" 2>&1 &
+		;;
+	nfacctd)
+		local bin=nfacctd
+		[[ $fmt == sflow ]] && bin=sfacctd
+		# One memory table aggregated on the protocol only (3 rows):
+		# the cheapest pmacct set-up that still counts every flow.
+		cat >"$dir/conf" <<-EOF
+			daemonize: false
+			${bin}_ip: 127.0.0.1
+			${bin}_port: $port
+			${bin}_pipe_size: $((BUF / 2))
+			plugins: memory[m]
+			aggregate[m]: proto, flows
+			imt_path[m]: $dir/pipe
+			plugin_buffer_size[m]: 65536
+			plugin_pipe_size[m]: 67108864
+		EOF
+		setsid taskset -c "$RX_CPU" $bin -f "$dir/conf" >"$dir/log" 2>&1 &
+		;;
+	goflow2)
+		setsid taskset -c "$RX_CPU" "$GOFLOW2" -addr 127.0.0.1:$HTTP_PORT -loglevel error \
+			-listen "netflow://127.0.0.1:$NF_PORT,sflow://127.0.0.1:$SF_PORT" \
+			-transport file -transport.file /dev/null >"$dir/log" 2>&1 &
+		;;
+	esac
+	RX_PID=$!
+	local hex
+	hex=$(printf '%04X' "$port")
+	for _ in $(seq 100); do
+		grep -q "0100007F:$hex " /proc/net/udp && return 0
+		sleep 0.05
+	done
+	log "$rx did not bind 127.0.0.1:$port"
+	cat "$dir/log" >&2
+	return 1
+}
+
+# sock_field PORT COL prints a column of the receiver's socket line in
+# /proc/net/udp (5: tx_queue:rx_queue, 13: drops).
+sock_field() {
+	awk -v a="0100007F:$(printf '%04X' "$1")" -v c="$2" '$2 == a { print $c; exit }' /proc/net/udp
+}
+rx_queue() { local q; q=$(sock_field "$1" 5); echo $((16#${q#*:})); }
+
+# group_ticks prints utime+stime of the receiver's processes.
+group_ticks() {
+	local t=0 p f
+	for p in $(pgrep -g "$RX_PID" 2>/dev/null); do
+		f=$(cut -d')' -f2- "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + $(awk '{ print $12 + $13 }' <<<"$f")))
+	done
+	echo $t
+}
+
+# group_hwm prints the summed peak RSS (VmHWM, kB) of the receiver's processes.
+group_hwm() {
+	local p
+	for p in $(pgrep -g "$RX_PID" 2>/dev/null); do
+		awk '/^VmHWM/ { print $2 }' "/proc/$p/status" 2>/dev/null || true
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# cpu_busy CPU prints the busy jiffies of one core from /proc/stat.
+cpu_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+rcvbuf_errors() { awk '/^Udp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
+
+metric_sum() { # metric_sum REGEX: sum of matching samples at the metrics endpoint
+	curl -sf --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $2 } END { printf "%.0f\n", s }'
+}
+
+# count_rx RECEIVER FORMAT prints the records the receiver counted. nfcapd
+# is counted after it stopped (it writes its file on exit).
+count_rx() {
+	local rx=$1 fmt=$2 dir=$DATA/$1
+	case $rx in
+	acd) metric_sum '^acd_collect_records_total' ;;
+	goflow2)
+		if [[ $fmt == sflow ]]; then
+			metric_sum '^goflow2_flow_process_sf_samples_total\{.*type="FlowSample"'
+		else
+			metric_sum '^goflow2_flow_process_nf_flowset_records_total\{.*type="DataFlowSet"'
+		fi
+		;;
+	nfacctd) pmacct -p "$dir/pipe" -s -O json 2>/dev/null | grep -o '"flows": [0-9]*' | awk '{ s += $2 } END { print s + 0 }' ;;
+	nfcapd) nfdump -R "$dir" -I 2>/dev/null | awk '/^Flows:/ { s += $2 } END { print s + 0 }' ;;
+	esac
+}
+
+# settle waits until the receiver has drained its socket and stopped using
+# CPU, for at most GRACE seconds.
+settle() {
+	local port=$1 last now i
+	last=$(group_ticks)
+	for ((i = 0; i < GRACE * 4; i++)); do
+		sleep 0.25
+		now=$(group_ticks)
+		if [[ $now == "$last" && $(rx_queue "$port") == 0 ]]; then
+			return 0
+		fi
+		last=$now
+	done
+}
+
+# ---------------------------------------------------------------- one step
+
+# step RECEIVER FORMAT RATE runs one step, appends it to the log and
+# returns 0 if the receiver kept up.
+step() {
+	local rx=$1 fmt=$2 rate=$3 port out sent srate t0 t1 b0 b1 e0 e1 n0 n1 drops counted hwm rb
+	port=$(port_of "$fmt")
+	start_rx "$rx" "$fmt" || { stop_rx; return 1; }
+	rb=$(ss -uamn "sport = :$port" | grep -o 'rb[0-9]*' | head -1)
+	sleep 0.3
+	t0=$(group_ticks) b0=$(cpu_busy "$RX_CPU") e0=$(rcvbuf_errors) n0=$(date +%s.%N)
+	out=$(timeout $((DURATION + 20)) taskset -c "$TX_CPU" "$ACD" flowgen --format "$fmt" \
+		--to "127.0.0.1:$port" --rate "$rate" --duration "${DURATION}s" 2>&1) || true
+	sent=$(awk '/^sent / { print $2; exit }' <<<"$out")
+	srate=$(awk -F', ' '/records\/s/ { split($2, a, " "); print a[1]; exit }' <<<"$out")
+	if [[ -z $sent ]]; then
+		log "flowgen failed: $out"
+		stop_rx
+		return 2
+	fi
+	settle "$port"
+	t1=$(group_ticks) b1=$(cpu_busy "$RX_CPU") e1=$(rcvbuf_errors) n1=$(date +%s.%N)
+	drops=$(sock_field "$port" 13)
+	hwm=$(group_hwm)
+	if [[ $rx == nfcapd ]]; then
+		stop_rx
+		counted=$(count_rx "$rx" "$fmt")
+	else
+		counted=$(count_rx "$rx" "$fmt")
+		stop_rx
+	fi
+	rm -rf "${DATA:?}/$rx"
+	local line
+	line=$(awk -v rx="$rx" -v fmt="$fmt" -v rate="$rate" -v sent="$sent" -v srate="$srate" -v c="${counted:-0}" \
+		-v drops="${drops:-0}" -v e=$((e1 - e0)) -v t=$((t1 - t0)) -v b=$((b1 - b0)) -v hz="$HZ" \
+		-v d="$(awk -v a="$n0" -v b="$n1" 'BEGIN { print b - a }')" -v hwm="$hwm" -v rb="$rb" -v max="$LOSS_MAX" 'BEGIN {
+		loss = (sent - c) / sent
+		pass = (loss < max && c <= sent) ? "yes" : "no"
+		if (srate < 0.95 * rate) pass = "sender"
+		printf "%s\t%s\t%d\t%d\t%.0f\t%d\t%.5f\t%d\t%d\t%.0f\t%d\t%.0f\t%s\t%s\n",
+			rx, fmt, rate, sent, srate, c, loss, drops, e, 100 * t / hz / d, hwm, 100 * (b - t) / hz / d, rb, pass
+	}')
+	printf '%s\n' "$line" >>"$LOG"
+	log "$(tr '\t' ' ' <<<"$line")"
+	[[ $(cut -f14 <<<"$line") == yes ]] && return 0
+	[[ $(cut -f14 <<<"$line") == sender ]] && return 3
+	return 1
+}
+
+# try runs a step, once more if it fails and RETRY is set.
+try() {
+	local rc=0
+	step "$@" || rc=$?
+	if [[ $rc == 1 && $RETRY == 1 ]]; then
+		rc=0
+		step "$@" || rc=$?
+	fi
+	return $rc
+}
+
+# search RECEIVER FORMAT climbs the rate ladder from the receiver's start
+# rate while steps pass, or descends while they fail.
+search() {
+	local rx=$1 fmt=$2 rates i start rc best=0
+	read -r -a rates <<<"$RATES"
+	start=0
+	for i in "${!rates[@]}"; do
+		((rates[i] <= ${START[$rx]:-500000})) && start=$i
+	done
+	rc=0
+	try "$rx" "$fmt" "${rates[start]}" || rc=$?
+	if [[ $rc == 0 ]]; then
+		best=${rates[start]}
+		for ((i = start + 1; i < ${#rates[@]}; i++)); do
+			rc=0
+			try "$rx" "$fmt" "${rates[i]}" || rc=$?
+			[[ $rc == 0 ]] || break
+			best=${rates[i]}
+		done
+	elif [[ $rc == 1 ]]; then
+		for ((i = start - 1; i >= 0; i--)); do
+			rc=0
+			try "$rx" "$fmt" "${rates[i]}" || rc=$?
+			if [[ $rc == 0 ]]; then
+				best=${rates[i]}
+				break
+			fi
+		done
+	fi
+	local note=""
+	[[ $rc == 3 ]] && note=" (sender limit reached)"
+	printf '%s\t%s\t%s%s\n' "$rx" "$fmt" "$best" "$note" >>"$OUT/best.tsv"
+	log "== $rx $fmt: highest rate with <0.1% loss: $best records/s$note"
+}
+
+# ---------------------------------------------------------------- report
+
+report() {
+	# For each receiver and format: the best passing step's figures.
+	{
+		echo "| receiver | format | max records/s (<0.1% loss) | sent records/s | loss | CPU % | peak RSS MiB |"
+		echo "|---|---|---:|---:|---:|---:|---:|"
+		awk -F'\t' 'NR == FNR { best[$1 FS $2] = $3; order[++n] = $1 FS $2; next }
+			FNR > 1 && $14 == "yes" && $3 == best[$1 FS $2] + 0 { row[$1 FS $2] = $0 }
+			END {
+				for (i = 1; i <= n; i++) {
+					k = order[i]; split(k, a, FS)
+					if (!(k in row)) { printf "| %s | %s | < lowest step | | | | |\n", a[1], a[2]; continue }
+					split(row[k], r, FS)
+					printf "| %s | %s | %d | %d | %.3f%% | %s | %.0f |\n", a[1], a[2], r[3], r[5], 100 * r[7], r[10], r[11] / 1024
+				}
+			}' "$OUT/best.tsv" "$LOG"
+	} >"$OUT/results.md"
+	cat "$OUT/results.md"
+}
+
+main() {
+	setup
+	local rx fmt
+	for fmt in $FORMATS; do
+		for rx in $RECEIVERS; do
+			search "$rx" "$fmt"
+		done
+	done
+	report
+	log "done: $OUT"
+}
+
+main "$@"
