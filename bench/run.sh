@@ -67,7 +67,7 @@ stop_rx() {
 		sleep 0.1
 	done
 	kill -KILL -- "-$RX_PID" 2>/dev/null || true
-	wait "$RX_PID" 2>/dev/null || true
+	wait 2>/dev/null || true
 	RX_PID=""
 }
 
@@ -126,9 +126,23 @@ setup() {
 
 port_of() { [[ $1 == sflow ]] && echo $SF_PORT || echo $NF_PORT; }
 
+# launch LOG CMD... starts CMD pinned to RX_CPU in a new session and sets
+# RX_PID to its process group id (the session leader's pid).
+launch() {
+	local logf=$1
+	shift
+	rm -f "$DATA/pid"
+	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$DATA/pid" taskset -c "$RX_CPU" "$@" >"$logf" 2>&1 &
+	for _ in $(seq 100); do
+		[[ -s $DATA/pid ]] && break
+		sleep 0.02
+	done
+	RX_PID=$(cat "$DATA/pid")
+}
+
 # start_rx RECEIVER FORMAT starts a fresh receiver pinned to RX_CPU.
 start_rx() {
-	local rx=$1 fmt=$2 port dir=$DATA/$1
+	local rx=$1 fmt=$2 port dir=$DATA/$1 bin
 	port=$(port_of "$fmt")
 	rm -rf "$dir" && mkdir -p "$dir"
 	case $rx in
@@ -136,15 +150,15 @@ start_rx() {
 		ACD_LOG_LEVEL=warn ACD_HTTP_LISTEN=127.0.0.1:$HTTP_PORT \
 			ACD_COLLECT_NETFLOW_LISTEN="[\"127.0.0.1:$NF_PORT\"]" ACD_COLLECT_SFLOW_LISTEN="[\"127.0.0.1:$SF_PORT\"]" \
 			ACD_COLLECT_NETFLOW_RECEIVE_BUFFER=$((BUF / 2)) ACD_COLLECT_SFLOW_RECEIVE_BUFFER=$((BUF / 2)) \
-			setsid taskset -c "$RX_CPU" "$ACD" serve >"$dir/log" 2>&1 &
+			launch "$dir/log" "$ACD" serve
 		;;
 	nfcapd)
-		local bin=nfcapd
+		bin=nfcapd
 		[[ $fmt == sflow ]] && bin=sfcapd
-		setsid taskset -c "$RX_CPU" $bin -w "$dir" -b 127.0.0.1 -p "$port" -B $((BUF / 2)) -t 3600 >"$dir/log" 2>&1 &
+		launch "$dir/log" $bin -w "$dir" -b 127.0.0.1 -p "$port" -B $((BUF / 2)) -t 3600
 		;;
 	nfacctd)
-		local bin=nfacctd
+		bin=nfacctd
 		[[ $fmt == sflow ]] && bin=sfacctd
 		# One memory table aggregated on the protocol only (3 rows):
 		# the cheapest pmacct set-up that still counts every flow.
@@ -156,18 +170,17 @@ start_rx() {
 			plugins: memory[m]
 			aggregate[m]: proto, flows
 			imt_path[m]: $dir/pipe
-			plugin_buffer_size[m]: 65536
+			plugin_buffer_size[m]: 10240
 			plugin_pipe_size[m]: 67108864
 		EOF
-		setsid taskset -c "$RX_CPU" $bin -f "$dir/conf" >"$dir/log" 2>&1 &
+		launch "$dir/log" $bin -f "$dir/conf"
 		;;
 	goflow2)
-		setsid taskset -c "$RX_CPU" "$GOFLOW2" -addr 127.0.0.1:$HTTP_PORT -loglevel error \
+		launch "$dir/log" "$GOFLOW2" -addr 127.0.0.1:$HTTP_PORT -loglevel error \
 			-listen "netflow://127.0.0.1:$NF_PORT,sflow://127.0.0.1:$SF_PORT" \
-			-transport file -transport.file /dev/null >"$dir/log" 2>&1 &
+			-transport file -transport.file /dev/null
 		;;
 	esac
-	RX_PID=$!
 	local hex
 	hex=$(printf '%04X' "$port")
 	for _ in $(seq 100); do
@@ -257,7 +270,7 @@ step() {
 	sleep 0.3
 	t0=$(group_ticks) b0=$(cpu_busy "$RX_CPU") e0=$(rcvbuf_errors) n0=$(date +%s.%N)
 	out=$(timeout $((DURATION + 20)) taskset -c "$TX_CPU" "$ACD" flowgen --format "$fmt" \
-		--to "127.0.0.1:$port" --rate "$rate" --duration "${DURATION}s" 2>&1) || true
+		--to "127.0.0.1:$port" --rate "$rate" --duration "${DURATION}s" --ring 1024 2>&1) || true
 	sent=$(awk '/^sent / { print $2; exit }' <<<"$out")
 	srate=$(awk -F', ' '/records\/s/ { split($2, a, " "); print a[1]; exit }' <<<"$out")
 	if [[ -z $sent ]]; then

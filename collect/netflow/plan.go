@@ -192,6 +192,11 @@ func elemOf(id uint16) elemInfo {
 	return elemInfo{}
 }
 
+// maxV9ScopeType is the last NetFlow v9 scope field type (System,
+// Interface, Line Card, Cache, Template); other scope types, such as a
+// sampler id, are read as elements.
+const maxV9ScopeType = 5
+
 // maxRecordLen bounds a record: it must fit in one set.
 const maxRecordLen = 65535 - 4
 
@@ -208,8 +213,8 @@ func buildPlan(specs []fieldSpec, ver uint8, options bool) (plan, bool) {
 		} else {
 			p.recLen += int(f.n)
 		}
-		if f.pen != 0 || (f.scope && ver == versionV9) {
-			continue // enterprise elements are skipped; v9 scope types are not elements
+		if f.pen != 0 || (f.scope && ver == versionV9 && f.id <= maxV9ScopeType) {
+			continue // enterprise elements are skipped; v9 scope types 1-5 are not elements
 		}
 		in := elemOf(f.id)
 		if in.kind == kSkip || f.n == varLen || f.n < in.minN || f.n > in.maxN {

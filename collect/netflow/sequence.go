@@ -121,12 +121,18 @@ func (s *seqState) step(seq, n, maxJump uint32, nowNs int64) int {
 	case diff > 0:
 		lost += s.flushAll()
 		s.next, s.hasCand = seq+n, false
-	case s.fill(seq, n):
-	case s.hasCand && s.cand == seq:
-		lost += s.flushAll()
-		s.next, s.hasCand = seq+n, false
-	default:
-		s.cand, s.hasCand = seq+n, true
+	case diff < 0:
+		l, ok := s.fill(seq, n)
+		lost += l
+		if ok {
+			break
+		}
+		if s.hasCand && s.cand == seq {
+			lost += s.flushAll()
+			s.next, s.hasCand = seq+n, false
+		} else {
+			s.cand, s.hasCand = seq+n, true
+		}
 	}
 	return lost
 }
@@ -152,8 +158,8 @@ func (s *seqState) countGap(i int) int {
 }
 
 // fill removes [seq, seq+n) from the gap holding it and reports whether
-// one did.
-func (s *seqState) fill(seq, n uint32) bool {
+// one did, and the units it had to count lost for want of a free slot.
+func (s *seqState) fill(seq, n uint32) (lost int, ok bool) {
 	for i := 0; i < s.ngaps; i++ {
 		g := &s.gaps[i]
 		if seq-g.lo >= g.hi-g.lo { // seq outside [lo, hi), wrap-safe
@@ -173,19 +179,19 @@ func (s *seqState) fill(seq, n uint32) bool {
 			s.gaps[i+1] = seqGap{lo: end, hi: g.hi, packets: g.packets, at: g.at}
 			g.hi = seq
 			s.ngaps++
-		default: // no slot to split: keep the larger side
+		default: // no slot to split: keep the larger side, count the other
 			if seq-g.lo >= g.hi-end {
-				g.hi = seq
+				lost, g.hi = int(g.hi-end), seq
 			} else {
-				g.lo = end
+				lost, g.lo = int(seq-g.lo), end
 			}
 		}
 		if g.lo == g.hi {
 			s.countGap(i)
 		}
-		return true
+		return lost, true
 	}
-	return false
+	return 0, false
 }
 
 // flushAged counts the gaps older than reorderPackets datagrams.

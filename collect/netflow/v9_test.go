@@ -78,6 +78,12 @@ func TestV9(t *testing.T) {
 			want: []flow.Record{rated(v4Want(flow.FormatNetFlowV9), 1000)},
 		},
 		{
+			name: "sampler id as a v9 scope field",
+			pkts: [][][]byte{{set(setOptionsV9, 4, optRecV9(402, []fld{{48, 2, 0}}, []fld{{50, 4, 0}})),
+				set(402, 4, cat(be16(7), be32(300))), sampledTmpl, set(301, 0, sampled(7))}},
+			want: []flow.Record{rated(v4Want(flow.FormatNetFlowV9), 300)},
+		},
+		{
 			name: "sampling interval in options data applies to the domain",
 			pkts: [][][]byte{{intervalOpts, intervalData, tmpl, data}},
 			want: []flow.Record{rated(v4Want(flow.FormatNetFlowV9), 512), rated(v4Want(flow.FormatNetFlowV9), 512)},

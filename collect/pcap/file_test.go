@@ -259,3 +259,35 @@ func TestReadCancelled(t *testing.T) {
 		t.Errorf("cancelled before the first packet: %d records, %d flows tracked", len(r.records), m.Flows())
 	}
 }
+
+// TestReadTruncatedPcapNG cuts a pcapng file at every byte of its last
+// packet block: the error names the block's offset and the packets
+// before it are all metered.
+func TestReadTruncatedPcapNG(t *testing.T) {
+	pkts := testPackets()
+	var ngp []pcaptest.NGPacket
+	for i, p := range pkts {
+		ngp = append(ngp, pcaptest.NGPacket{Iface: i % 2, Packet: p})
+	}
+	var full, head bytes.Buffer
+	links := []uint32{pcaptest.LinkEthernet, pcaptest.LinkRaw}
+	if err := pcaptest.WritePcapNG(&full, links, ngp); err != nil {
+		t.Fatal(err)
+	}
+	if err := pcaptest.WritePcapNG(&head, links, ngp[:len(ngp)-1]); err != nil {
+		t.Fatal(err)
+	}
+	last := head.Len() // offset of the last packet block
+	want := expectRecords(t, pkts[:len(pkts)-1])
+	for cut := last + 1; cut < full.Len(); cut++ {
+		m, r := newTestMeter(t, Config{}, 0)
+		err := m.Read(context.Background(), "t.pcapng", bytes.NewReader(full.Bytes()[:cut]), nil)
+		var fe *FileError
+		if !errors.As(err, &fe) || fe.Offset != int64(last) || fe.Packets != uint64(len(pkts)-1) {
+			t.Fatalf("cut at %d: error %v, want a FileError at offset %d after %d packets", cut, err, last, len(pkts)-1)
+		}
+		if diff := cmp.Diff(r.records, want); diff != "" {
+			t.Fatalf("cut at %d: records mismatch (-got, +want):\n%s", cut, diff)
+		}
+	}
+}
