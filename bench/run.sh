@@ -61,12 +61,13 @@ log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" | tee -a "$OUT/run.log" >&2
 # setsid, so its group id is its pid), then kills what is left.
 stop_rx() {
 	[[ -n $RX_PID ]] || return 0
+	local killer
 	kill -TERM -- "-$RX_PID" 2>/dev/null || true
-	for _ in $(seq 50); do
-		pgrep -g "$RX_PID" >/dev/null 2>&1 || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$RX_PID" 2>/dev/null || true
+	(sleep 5 && kill -KILL -- "-$RX_PID") >/dev/null 2>&1 &
+	killer=$!
+	wait "$RX_PID" 2>/dev/null || true # RX_PID is this shell's child
+	kill "$killer" 2>/dev/null || true
+	kill -KILL -- "-$RX_PID" 2>/dev/null || true # what is left of the group
 	wait 2>/dev/null || true
 	RX_PID=""
 }
@@ -155,7 +156,8 @@ start_rx() {
 	nfcapd)
 		bin=nfcapd
 		[[ $fmt == sflow ]] && bin=sfcapd
-		launch "$dir/log" $bin -w "$dir" -b 127.0.0.1 -p "$port" -B $((BUF / 2)) -t 3600
+		mkdir -p "$dir/flows"
+		launch "$dir/log" $bin -w "$dir/flows" -b 127.0.0.1 -p "$port" -B $((BUF / 2)) -t 3600
 		;;
 	nfacctd)
 		bin=nfacctd
@@ -239,7 +241,7 @@ count_rx() {
 		fi
 		;;
 	nfacctd) pmacct -p "$dir/pipe" -s -O json 2>/dev/null | grep -o '"flows": [0-9]*' | awk '{ s += $2 } END { print s + 0 }' ;;
-	nfcapd) nfdump -R "$dir" -I 2>/dev/null | awk '/^Flows:/ { s += $2 } END { print s + 0 }' ;;
+	nfcapd) nfdump -R "$dir/flows" -I 2>/dev/null | awk '/^Flows:/ { s += $2 } END { print s + 0 }' ;;
 	esac
 }
 
