@@ -13,7 +13,6 @@ import (
 
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen"
-	"golang.org/x/term"
 )
 
 const flowgenHelp = `
@@ -245,8 +244,3 @@ func printFlowgenSummary(w io.Writer, o *flowgenOpts, st flowgen.Stats, where st
 	}
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}

@@ -38,11 +38,16 @@ func newLogger(c logConfig, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	text := c.Format == "text"
 	if c.Format == "auto" {
-		f, ok := w.(*os.File)
-		text = ok && term.IsTerminal(int(f.Fd()))
+		text = isTerminal(w)
 	}
 	if text {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
