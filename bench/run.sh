@@ -23,6 +23,9 @@
 #   BUF        socket receive buffer the kernel grants every receiver,
 #              bytes                       [33554432]
 #   RETRY      re-run a failing step once before believing it  [1]
+#   QUIET_BUDGET, QUIET_PCT  before each step wait until both cores are
+#              under QUIET_PCT% busy (other users' work), at most
+#              QUIET_BUDGET seconds over the whole run   [120, 30]
 #   OUT        output directory            [bench/out/run-DATE]
 set -euo pipefail
 
@@ -37,6 +40,8 @@ TX_CPU=${TX_CPU:-1}
 BUF=${BUF:-33554432}
 RETRY=${RETRY:-1}
 OUT=${OUT:-$ROOT/bench/out/run-$(date -u +%Y%m%dT%H%M%SZ)}
+QUIET_BUDGET=${QUIET_BUDGET:-120}
+QUIET_PCT=${QUIET_PCT:-30}
 GRACE=3            # seconds a receiver may take to drain after the sender stops
 LOSS_MAX=0.001     # 0.1%
 NF_PORT=22055 SF_PORT=26343 HTTP_PORT=28080
@@ -179,7 +184,7 @@ start_rx() {
 		;;
 	goflow2)
 		launch "$dir/log" "$GOFLOW2" -addr 127.0.0.1:$HTTP_PORT -loglevel error \
-			-listen "netflow://127.0.0.1:$NF_PORT,sflow://127.0.0.1:$SF_PORT" \
+			-listen "netflow://127.0.0.1:$NF_PORT?count=1&workers=1,sflow://127.0.0.1:$SF_PORT?count=1&workers=1" \
 			-transport file -transport.file /dev/null
 		;;
 	esac
@@ -260,6 +265,22 @@ settle() {
 	done
 }
 
+# quiet waits, within what is left of QUIET_BUDGET seconds for the whole
+# run, until the two cores were less than QUIET_PCT% busy over half a
+# second: other work on the machine skews a step.
+quiet() {
+	local b0 b1 busy
+	while ((QUIET_BUDGET > 0)); do
+		b0=$(($(cpu_busy "$RX_CPU") + $(cpu_busy "$TX_CPU")))
+		sleep 0.5
+		b1=$(($(cpu_busy "$RX_CPU") + $(cpu_busy "$TX_CPU")))
+		busy=$((100 * (b1 - b0) / HZ * 2 / 2)) # percent of one core, over 0.5 s x 2
+		((busy < QUIET_PCT)) && return 0
+		sleep 0.5
+		QUIET_BUDGET=$((QUIET_BUDGET - 1))
+	done
+}
+
 # ---------------------------------------------------------------- one step
 
 # step RECEIVER FORMAT RATE runs one step, appends it to the log and
@@ -267,6 +288,7 @@ settle() {
 step() {
 	local rx=$1 fmt=$2 rate=$3 port out sent srate t0 t1 b0 b1 e0 e1 n0 n1 drops counted hwm rb
 	port=$(port_of "$fmt")
+	quiet
 	start_rx "$rx" "$fmt" || { stop_rx; return 1; }
 	rb=$(ss -uamn "sport = :$port" | grep -o 'rb[0-9]*' | head -1)
 	sleep 0.3

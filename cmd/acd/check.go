@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"go.yaml.in/yaml/v3"
@@ -16,15 +17,7 @@ Without a file, checks the embedded defaults plus the environment.
 
 Example:
   acd check /etc/acd/acd.yaml`)
-	path := fs.String("c", "", "configuration `file` (or give it as the argument)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	p, err := configArg(*path, fs.Args())
-	if err != nil {
-		return err
-	}
-	lc, err := loadConfig(p, e.environ())
+	lc, err := configFromFlags(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -36,6 +29,20 @@ Example:
 	}
 	fmt.Fprintln(e.stdout, "ok")
 	return nil
+}
+
+// configFromFlags adds the -c flag to fs, parses args, and loads the
+// configuration named by -c or the one argument (defaults when none).
+func configFromFlags(e *env, fs *flag.FlagSet, args []string) (*loadedConfig, error) {
+	path := fs.String("c", "", "configuration `file` (or give it as the argument; default: embedded defaults)")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	p, err := configArg(*path, fs.Args())
+	if err != nil {
+		return nil, err
+	}
+	return loadConfig(p, e.environ())
 }
 
 // configArg picks the configuration path from -c or one argument.
@@ -68,15 +75,7 @@ own.`)
 		return fmt.Errorf("%w: expected 'dump'", errUsage)
 	}
 	dfs := newFlagSet(e, "config dump", "[-c FILE]", "Print the effective configuration as YAML.")
-	path := dfs.String("c", "", "configuration `file` to merge over the defaults")
-	if err := parseFlags(dfs, fs.Args()[1:]); err != nil {
-		return err
-	}
-	p, err := configArg(*path, dfs.Args())
-	if err != nil {
-		return err
-	}
-	lc, err := loadConfig(p, e.environ())
+	lc, err := configFromFlags(e, dfs, fs.Args()[1:])
 	if err != nil {
 		return err
 	}

@@ -243,4 +243,3 @@ func printFlowgenSummary(w io.Writer, o *flowgenOpts, st flowgen.Stats, where st
 		fmt.Fprintf(w, "%d datagrams refused by the kernel (is anything listening on %s?)\n", st.Dropped, where)
 	}
 }
-

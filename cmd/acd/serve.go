@@ -32,15 +32,7 @@ Examples:
   acd serve
   acd serve -c /etc/acd/acd.yaml
   ACD_COLLECT_NETFLOW_LISTEN='["127.0.0.1:2055"]' acd serve`)
-	path := fs.String("c", "", "configuration `file` (default: embedded defaults)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	p, err := configArg(*path, fs.Args())
-	if err != nil {
-		return err
-	}
-	lc, err := loadConfig(p, e.environ())
+	lc, err := configFromFlags(e, fs, args)
 	if err != nil {
 		return err
 	}
