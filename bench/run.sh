@@ -266,15 +266,15 @@ settle() {
 }
 
 # quiet waits, within what is left of QUIET_BUDGET seconds for the whole
-# run, until the two cores were less than QUIET_PCT% busy over half a
-# second: other work on the machine skews a step.
+# run, until the two cores together were less than QUIET_PCT% busy over
+# half a second: other work on the machine skews a step.
 quiet() {
 	local b0 b1 busy
 	while ((QUIET_BUDGET > 0)); do
 		b0=$(($(cpu_busy "$RX_CPU") + $(cpu_busy "$TX_CPU")))
 		sleep 0.5
 		b1=$(($(cpu_busy "$RX_CPU") + $(cpu_busy "$TX_CPU")))
-		busy=$((100 * (b1 - b0) / HZ * 2 / 2)) # percent of one core, over 0.5 s x 2
+		busy=$((100 * (b1 - b0) / HZ)) # jiffies over 0.5 s x 2 cores, in percent
 		((busy < QUIET_PCT)) && return 0
 		sleep 0.5
 		QUIET_BUDGET=$((QUIET_BUDGET - 1))

@@ -71,8 +71,28 @@ func RunPmacctd(ctx context.Context, t testing.TB, pcap, dst string, pp PmacctPr
 	}
 	p := startProc(t, dir, bin, "-f", conf)
 	if err := p.wait(ctx); err != nil {
-		t.Fatal(err)
+		if !pmacctShutdownRace(p) {
+			t.Fatal(err)
+		}
+		t.Logf("pmacctd exited with status 1 after its plugin's orderly shutdown (pmacctd's shutdown race); going on")
 	}
+}
+
+// pmacctShutdownRace reports whether pmacctd exited with status 1 only
+// because its plugin, told to stop at end of file, finished before the
+// core did: the core then logs "connection lost" and "no more plugins
+// active" instead of "OK, Exiting". It happens now and then when the
+// machine is busy; the plugin has flushed its flows by then.
+func pmacctShutdownRace(p *proc) bool {
+	select {
+	case <-p.exited:
+	default:
+		return false
+	}
+	out := p.out.String()
+	return p.cmd.ProcessState.ExitCode() == 1 &&
+		strings.Contains(out, "Shutting down on user request") &&
+		strings.Contains(out, "no more plugins active. Shutting down")
 }
 
 // SfacctdFlows decodes the sFlow datagrams in the capture at pcap with

@@ -26,19 +26,38 @@ type Nfcapd struct {
 func (n *Nfcapd) Addr() string { return fmt.Sprintf("127.0.0.1:%d", n.Port) }
 
 // StartNfcapd starts nfcapd on a free loopback port and waits until it
-// listens. It is killed at test cleanup if still running.
+// listens. It is killed at test cleanup if still running. If nfcapd
+// exits at start (another process took the port in the meantime), it is
+// tried again on another port.
 func StartNfcapd(ctx context.Context, t testing.TB) *Nfcapd {
 	t.Helper()
 	bin := Require(t, "nfcapd")[0]
-	n := &Nfcapd{Port: FreeUDPPort(t), Dir: t.TempDir()}
-	// -B: a socket buffer large enough for an exporter's burst; -t: one
-	// file for the whole test.
-	n.p = startProc(t, n.Dir, bin, "-b", "127.0.0.1", "-p", strconv.Itoa(n.Port), "-w", n.Dir,
-		"-t", "3600", "-B", "4194304")
-	if err := WaitUDPBound(ctx, n.Port); err != nil {
-		t.Fatalf("nfcapd did not start: %v\n%s", err, n.p.out)
+	var last string
+	for range 3 {
+		n := &Nfcapd{Port: FreeUDPPort(t), Dir: t.TempDir()}
+		// -B: a socket buffer large enough for an exporter's burst; -t:
+		// one file for the whole test.
+		n.p = startProc(t, n.Dir, bin, "-b", "127.0.0.1", "-p", strconv.Itoa(n.Port), "-w", n.Dir,
+			"-t", "3600", "-B", "4194304")
+		err := poll(ctx, func() (bool, error) {
+			select {
+			case <-n.p.exited:
+				return false, fmt.Errorf("nfcapd exited at start: %v", n.p.err)
+			default:
+			}
+			st, err := UDPSocketState(n.Port)
+			return st.Sockets > 0, err
+		}, fmt.Sprintf("nfcapd listening on UDP port %d", n.Port))
+		if err == nil {
+			return n
+		}
+		last = fmt.Sprintf("%v\n%s", err, n.p.out)
+		if ctx.Err() != nil {
+			break
+		}
 	}
-	return n
+	t.Fatalf("unable to start nfcapd: %s", last)
+	return nil
 }
 
 // Stop waits until nfcapd has read every datagram sent to it, stops it

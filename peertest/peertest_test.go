@@ -13,7 +13,7 @@ import (
 )
 
 // testTimeout bounds each exporter run, from start to comparison.
-const testTimeout = 90 * time.Second
+const testTimeout = 60 * time.Second
 
 // trafficPcap is the capture every exporter meters.
 func trafficPcap(t *testing.T) string {

@@ -7,11 +7,12 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
-// proc is a peer process started by a test. It is killed at test cleanup
-// if it is still running.
+// proc is a peer process started by a test. It and its process group
+// are killed at test cleanup if it is still running.
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
@@ -26,6 +27,9 @@ func startProc(t testing.TB, dir, bin string, args ...string) *proc {
 	p := &proc{name: bin, out: &syncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
+	// Its own process group, so that cleanup also ends the children
+	// (pmacctd's plugins are processes of their own).
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("unable to start %s: %v", bin, err)
@@ -38,7 +42,7 @@ func startProc(t testing.TB, dir, bin string, args ...string) *proc {
 		select {
 		case <-p.exited:
 		default:
-			_ = p.cmd.Process.Kill()
+			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 			<-p.exited
 		}
 	})
