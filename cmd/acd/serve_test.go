@@ -3,10 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,42 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acd-org/acd/collect/pcap"
+	"github.com/acd-org/acd/peertest"
 )
-
-// udpPayloads returns the UDP payloads of the Ethernet/IPv4 frames in a
-// capture of export datagrams.
-func udpPayloads(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcap.NewReader(f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		p, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := p.Data
-		if len(b) < 14+20+8 || binary.BigEndian.Uint16(b[12:]) != 0x0800 || b[14+9] != 17 {
-			continue
-		}
-		ihl := int(b[14]&0x0f) * 4
-		if len(b) < 14+ihl+8 {
-			continue
-		}
-		out = append(out, bytes.Clone(b[14+ihl+8:]))
-	}
-}
 
 // syncBuffer is a bytes.Buffer safe for a writer process and a reader.
 type syncBuffer struct {
@@ -128,7 +91,10 @@ func metricSum(t *testing.T, url, name string) float64 {
 // and the metrics, then stops it with SIGTERM and checks it drains and
 // exits 0.
 func TestServeEndToEnd(t *testing.T) {
-	pkts := udpPayloads(t, "../../collect/netflow/testdata/softflowd-v9.pcap")
+	pkts, err := peertest.ReadDatagrams("../../collect/netflow/testdata/softflowd-v9.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(pkts) == 0 {
 		t.Fatal("no datagrams in capture")
 	}
@@ -164,7 +130,7 @@ collect:
 		t.Fatal(err)
 	}
 	for _, p := range pkts {
-		if _, err := conn.Write(p); err != nil {
+		if _, err := conn.Write(p.Data); err != nil {
 			t.Fatal(err)
 		}
 	}
