@@ -92,6 +92,7 @@ type Record struct {
 	SrcAS             uint32
 	DstAS             uint32
 	SamplingRate      uint32 // 1 in N packets; 0 or 1 means unsampled
+	KeyEpoch          uint32 // pseudonymization key epoch, when Pseudo is not 0
 
 	SrcPort  uint16 // for ICMP: 0
 	DstPort  uint16 // for ICMP: type<<8 | code (NetFlow convention)
@@ -100,7 +101,45 @@ type Record struct {
 
 	SamplingSource SamplingSource
 	Format         Format
+	Class          Class  // set by the screening stage
+	Pseudo         Pseudo // which addresses are pseudonyms, set by the screening stage
 }
+
+// Class is a record's relation to the domestic address space. The
+// screening stage (package minimize) sets it; records of class
+// ClassDomestic never leave that stage.
+type Class uint8
+
+// Classes. ClassUnscreened is the zero value: the record has not been
+// through screening.
+const (
+	ClassUnscreened Class = iota
+	ClassTransit          // foreign to foreign
+	ClassInbound          // foreign to domestic
+	ClassOutbound         // domestic to foreign
+	ClassDomestic         // domestic to domestic
+)
+
+var classNames = [...]string{"unscreened", "transit", "inbound", "outbound", "domestic"}
+
+// String returns the class label ("transit", ...).
+func (c Class) String() string {
+	if int(c) < len(classNames) {
+		return classNames[c]
+	}
+	return "unscreened"
+}
+
+// Pseudo flags say which of a record's addresses are pseudonyms
+// (prefix-preserving, of key epoch Record.KeyEpoch) rather than real
+// addresses.
+type Pseudo uint8
+
+// Pseudonym flags.
+const (
+	PseudoSrc Pseudo = 1 << iota // SrcAddr is a pseudonym
+	PseudoDst                    // DstAddr is a pseudonym
+)
 
 // StartTime returns Start as a time.Time in UTC.
 func (r *Record) StartTime() time.Time { return time.UnixMilli(r.Start).UTC() }
