@@ -12,6 +12,12 @@ export ACD_HTTP_LISTEN=$http
 export ACD_COLLECT_NETFLOW_LISTEN='["127.0.0.1:2055", "127.0.0.1:4739"]'
 export ACD_COLLECT_SFLOW_LISTEN='["127.0.0.1:6343"]'
 export ACD_LOG_FORMAT=${ACD_LOG_FORMAT:-text}
+# Screening: acd never runs without its key. The demo's "domestic" space
+# is part of what flowgen sends to, so inbound and transit both show.
+mkdir -p .demo
+[ -f .demo/screen.key ] || "$bin" keygen .demo/screen.key
+export ACD_SCREEN_KEY_FILE=.demo/screen.key
+export ACD_SCREEN_DOMESTIC_ADD='["172.16.0.0/26", "2001:db8:d::/48", "2001:db8:5::/120"]'
 
 pids=()
 cleanup() {
@@ -50,5 +56,8 @@ while sleep 5; do
     /^acd_collect_records_total\{/ { match($0, /format="[^"]*"/); f=substr($0, RSTART+8, RLENGTH-9); r[f]+=$NF }
     /^acd_collect_errors_total\{/ { e+=$NF }
     /^acd_pipeline_records_total / { p=$NF }
-    END { line="demo: records counted:"; for (f in r) line=line sprintf(" %s=%d", f, r[f]); printf "%s | pipeline=%d errors=%d\n", line, p, e }'
+    /^acd_screen_records_in_total\{/ { match($0, /class="[^"]*"/); c=substr($0, RSTART+7, RLENGTH-8); s[c]+=$NF }
+    END { line="demo: records counted:"; for (f in r) line=line sprintf(" %s=%d", f, r[f]);
+          line=line " | screened:"; for (c in s) line=line sprintf(" %s=%d", c, s[c]);
+          printf "%s | pipeline=%d errors=%d\n", line, p, e }'
 done

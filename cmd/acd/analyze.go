@@ -20,6 +20,7 @@ import (
 
 	"github.com/acd-org/acd/collect/pcap"
 	"github.com/acd-org/acd/flow"
+	"github.com/acd-org/acd/minimize"
 )
 
 const analyzeDescription = `
@@ -69,6 +70,7 @@ Examples:
 // analyzeOptions are the parsed flags of acd analyze.
 type analyzeOptions struct {
 	flows, json, noProgress bool
+	config                  string
 	meter                   pcap.Config
 	files                   []string
 }
@@ -79,6 +81,7 @@ func parseAnalyze(e *env, args []string) (*analyzeOptions, error) {
 	fs.BoolVar(&o.flows, "flows", false, "print every flow")
 	fs.BoolVar(&o.json, "json", false, "print JSON (one object per line) instead of text")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "never draw the progress bar")
+	fs.StringVar(&o.config, "c", "", "configuration `file` for the screening stage (screen: section); default: embedded defaults")
 	fs.DurationVar(&o.meter.ActiveTimeout, "active-timeout", o.meter.ActiveTimeout, "export and restart flows that last longer than this")
 	fs.DurationVar(&o.meter.IdleTimeout, "idle-timeout", o.meter.IdleTimeout, "end flows idle for longer than this")
 	fs.IntVar(&o.meter.MaxFlows, "max-flows", o.meter.MaxFlows, "most flows tracked at once (about 200 bytes each); beyond, the least recently seen is evicted")
@@ -116,15 +119,31 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	lc, err := loadConfig(o.config, e.environ())
+	if err != nil {
+		return err
+	}
 	out := bufio.NewWriterSize(e.stdout, 64<<10)
 	tally := &protoTally{}
-	var sink flow.Sink = tally
 	if o.flows {
 		tally.next = &flowPrinter{w: out, json: o.json}
 	}
-	// The pipeline (screening, detection) plugs in here: it wraps sink,
-	// which prints and counts what comes out of the meter.
-	meter, err := pcap.NewMeter(o.meter, flow.NewBatchPool(0), sink)
+	// The pipeline: meter → screening → (detection, later) → tally and
+	// printer. Nothing after the screening stage sees unscreened records.
+	screen, err := minimize.New(lc.Screen, minimize.Deps{
+		Logger: newLogger(lc.Log, e.stderr), Next: tally,
+		// Without a key file the pseudonyms of this run are made with a
+		// random key that dies with the process.
+		EphemeralKey: true,
+	})
+	if err != nil {
+		return err
+	}
+	if err := screen.Start(ctx); err != nil {
+		return err
+	}
+	defer screen.Stop()
+	meter, err := pcap.NewMeter(o.meter, flow.NewBatchPool(0), screen)
 	if err != nil {
 		return err
 	}
@@ -149,6 +168,7 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	}
 	bar.finish()
 	sum := newAnalyzeSummary(meter.Stats(), tally, fileErrs, interrupted)
+	sum.Screen = newScreenSummary(screen.Stats())
 	if o.json {
 		err = sum.writeJSON(out)
 	} else {
@@ -325,7 +345,29 @@ func appendFlowJSON(b []byte, r *flow.Record) []byte {
 	b = strconv.AppendUint(b, r.Bytes, 10)
 	b = append(b, `,"tcp_flags":`...)
 	b = strconv.AppendUint(b, uint64(r.TCPFlags), 10)
+	b = append(b, `,"class":"`...)
+	b = append(b, r.Class.String()...)
+	b = append(b, '"')
+	if r.Pseudo != 0 {
+		b = append(b, `,"pseudo":"`...)
+		b = append(b, pseudoName(r.Pseudo)...)
+		b = append(b, `","key_epoch":`...)
+		b = strconv.AppendUint(b, uint64(r.KeyEpoch), 10)
+	}
 	return append(b, "}\n"...)
+}
+
+// pseudoName says which endpoint is a pseudonym.
+func pseudoName(p flow.Pseudo) string {
+	switch p {
+	case flow.PseudoSrc:
+		return "src"
+	case flow.PseudoDst:
+		return "dst"
+	case flow.PseudoSrc | flow.PseudoDst:
+		return "src,dst"
+	}
+	return ""
 }
 
 // appendFlowText appends r as an aligned text line.
@@ -404,6 +446,24 @@ type analyzeSummary struct {
 	Protocols   []protoStats      `json:"protocols"`
 	FileErrors  []string          `json:"file_errors"`
 	Interrupted bool              `json:"interrupted"`
+	Screen      screenSummary     `json:"screen"`
+}
+
+// screenSummary counts the screening stage's records by class.
+type screenSummary map[string]screenCounts
+
+type screenCounts struct {
+	In      uint64 `json:"in"`
+	Kept    uint64 `json:"kept"`
+	Dropped uint64 `json:"dropped"`
+}
+
+func newScreenSummary(st minimize.Stats) screenSummary {
+	s := screenSummary{}
+	for c := flow.ClassTransit; c <= flow.ClassDomestic; c++ {
+		s[c.String()] = screenCounts{In: st.In[c], Kept: st.Kept[c], Dropped: st.Dropped[c]}
+	}
+	return s
 }
 
 func newAnalyzeSummary(st pcap.Stats, t *protoTally, fileErrs []error, interrupted bool) *analyzeSummary {
@@ -458,6 +518,12 @@ func (s *analyzeSummary) writeText(w io.Writer) {
 		fmt.Fprintf(w, "%-10s %-7s %10d flows %12d packets %15d bytes (%.1f%%)\n", label, p.Name, p.Flows, p.Packets, p.Bytes,
 			100*float64(p.Bytes)/max(float64(s.Bytes), 1))
 	}
+	fmt.Fprintf(w, "screened  ")
+	for c := flow.ClassTransit; c <= flow.ClassDomestic; c++ {
+		sc := s.Screen[c.String()]
+		fmt.Fprintf(w, " %s %d (kept %d, dropped %d)", c, sc.In, sc.Kept, sc.Dropped)
+	}
+	fmt.Fprintln(w)
 	if s.Fragments > 0 || s.Truncated > 0 {
 		fmt.Fprintf(w, "notes      %d non-first fragments (ports 0), %d packets cut by the snap length\n", s.Fragments, s.Truncated)
 	}

@@ -159,6 +159,9 @@ type jsonFlow struct {
 	Packets  uint64 `json:"packets"`
 	Bytes    uint64 `json:"bytes"`
 	TCPFlags uint8  `json:"tcp_flags"`
+	Class    string `json:"class"`
+	Pseudo   string `json:"pseudo"`
+	KeyEpoch uint32 `json:"key_epoch"`
 }
 
 // TestAnalyzeJSONLines checks the shape of the JSON output against the

@@ -27,6 +27,9 @@ Example:
 	for _, v := range lc.ignored {
 		fmt.Fprintf(e.stdout, "warning: %s names no configuration key (ignored)\n", v)
 	}
+	if lc.Screen.Key.File == "" {
+		fmt.Fprintln(e.stdout, "warning: screen.key.file is not set: acd serve will refuse to start (create one with 'acd keygen FILE')")
+	}
 	fmt.Fprintln(e.stdout, "ok")
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/conf"
 	"github.com/acd-org/acd/console/web"
+	"github.com/acd-org/acd/minimize"
 )
 
 // envPrefix starts the environment variables that override configuration
@@ -17,9 +18,10 @@ const envPrefix = "ACD_"
 // config is acd's whole configuration. Each package owns its part and its
 // defaults; this struct only assembles them.
 type config struct {
-	Log     logConfig      `yaml:"log"`
-	HTTP    web.Config     `yaml:"http"`
-	Collect collect.Config `yaml:"collect"`
+	Log     logConfig       `yaml:"log"`
+	HTTP    web.Config      `yaml:"http"`
+	Collect collect.Config  `yaml:"collect"`
+	Screen  minimize.Config `yaml:"screen"`
 }
 
 func defaultConfig() config {
@@ -27,11 +29,12 @@ func defaultConfig() config {
 		Log:     defaultLogConfig(),
 		HTTP:    web.DefaultConfig(),
 		Collect: collect.DefaultConfig(),
+		Screen:  minimize.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate())
 }
 
 // loadedConfig is a configuration with where it came from.

@@ -55,6 +55,7 @@ func commands() []command {
 		{"flowgen", "send generated NetFlow v5/v9, IPFIX or sFlow to a UDP address, or write a pcap", runFlowgen},
 		{"check", "validate a configuration file", runCheck},
 		{"config", "configuration tools (config dump)", runConfig},
+		{"keygen", "create the screening master key (serve needs one)", runKeygen},
 		{"version", "print the version", runVersion},
 		{"help", "show help for acd or a command", runHelp},
 	}

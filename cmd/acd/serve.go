@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/signal"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +18,7 @@ import (
 	"github.com/acd-org/acd/console/web"
 	"github.com/acd-org/acd/daemon"
 	"github.com/acd-org/acd/flow"
+	"github.com/acd-org/acd/minimize"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -25,6 +29,8 @@ listener with Prometheus metrics at /metrics (127.0.0.1:8080 by default).
 Without -c, runs on the embedded defaults; every key can also be set from
 the environment (ACD_HTTP_LISTEN=127.0.0.1:9090, see 'acd config dump').
 
+SIGHUP reloads the domestic address space (screen.domestic); if the new
+files are bad, the error is logged and the old space stays in force.
 SIGINT or SIGTERM stops it gracefully: the sockets close, what was already
 received is decoded and handed on, then the process exits.
 
@@ -52,7 +58,21 @@ Examples:
 	}
 	log.Info("acd serving", "version", versionString(), "config", configName(lc.path), "http", srv.web.Addr())
 	go srv.ingest.report(ctx, log, time.Minute)
-	<-ctx.Done()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-hup:
+			// Reload the domestic space; on error the old one stays.
+			if err := srv.screen.Reload(); err != nil {
+				log.Error("reload failed", "error", err)
+			}
+		}
+	}
 	log.Info("shutting down")
 	srv.group.Stop()
 	log.Info("stopped", "records", srv.ingest.records.Load(), "batches", srv.ingest.batches.Load())
@@ -71,6 +91,7 @@ type server struct {
 	group  *daemon.Group
 	web    *web.Server
 	coll   *collect.Collector
+	screen *minimize.Screen
 	ingest *ingestSink
 }
 
@@ -79,15 +100,24 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ingest := newIngestSink(reg)
-	coll, err := collect.New(cfg.Collect, collect.Deps{Logger: log.With("component", "collect"), Registerer: reg, Sink: ingest})
+	screen, err := minimize.New(cfg.Screen, minimize.Deps{Logger: log.With("component", "screen"), Registerer: reg, Next: ingest})
+	if err != nil {
+		return nil, err
+	}
+	coll, err := collect.New(cfg.Collect, collect.Deps{Logger: log.With("component", "collect"), Registerer: reg, Sink: screen})
 	if err != nil {
 		return nil, err
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg})
 	// Start order: HTTP first (metrics visible during start-up), then the
-	// collector; stop in reverse, so the collector drains first.
-	g := daemon.NewGroup(log, daemon.Named{Name: "http", Component: w}, daemon.Named{Name: "collect", Component: coll})
-	return &server{group: g, web: w, coll: coll, ingest: ingest}, nil
+	// screening stage (it refuses to start without its key: acd never
+	// runs unscreened), then the collector; stop in reverse, so the
+	// collector drains through the screen first.
+	g := daemon.NewGroup(log,
+		daemon.Named{Name: "http", Component: w},
+		daemon.Named{Name: "screen", Component: screen},
+		daemon.Named{Name: "collect", Component: coll})
+	return &server{group: g, web: w, coll: coll, screen: screen, ingest: ingest}, nil
 }
 
 // ingestSink is the end of today's pipeline: it counts what arrives and

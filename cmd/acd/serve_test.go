@@ -99,7 +99,12 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal("no datagrams in capture")
 	}
 	bin := buildAcd(t)
-	cfg := filepath.Join(t.TempDir(), "acd.yaml")
+	dir := t.TempDir()
+	key := filepath.Join(dir, "screen.key")
+	if code, _, errOut := runCmd(t, nil, "keygen", key); code != 0 {
+		t.Fatal(errOut)
+	}
+	cfg := filepath.Join(dir, "acd.yaml")
 	if err := os.WriteFile(cfg, []byte(`
 http:
   listen: 127.0.0.1:0
@@ -109,6 +114,9 @@ collect:
   sflow:
     listen: ["127.0.0.1:0"]
   flush_interval: 1h   # only the drain at shutdown delivers the last batch
+screen:
+  key:
+    file: `+key+`
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
