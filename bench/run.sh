@@ -70,7 +70,9 @@ stop_rx() {
 	kill -TERM -- "-$RX_PID" 2>/dev/null || true
 	(sleep 5 && kill -KILL -- "-$RX_PID") >/dev/null 2>&1 &
 	killer=$!
-	wait "$RX_PID" 2>/dev/null || true # RX_PID is this shell's child
+	if kill -0 "$RX_PID" 2>/dev/null; then
+		wait "$RX_PID" 2>/dev/null || true # RX_PID is this shell's child
+	fi
 	kill "$killer" 2>/dev/null || true
 	kill -KILL -- "-$RX_PID" 2>/dev/null || true # what is left of the group
 	wait 2>/dev/null || true
@@ -99,6 +101,7 @@ setup() {
 	done
 	log "building acd"
 	go build -o "$ACD" ./cmd/acd
+	"$ACD" keygen "$DATA/screen.key" >/dev/null # the screening stage needs a key
 	if [[ ! -x $GOFLOW2 ]]; then
 		log "installing goflow2 into $GOBIN"
 		GOBIN=$GOBIN go install github.com/netsampler/goflow2/v2/cmd/goflow2@latest
@@ -153,7 +156,7 @@ start_rx() {
 	rm -rf "$dir" && mkdir -p "$dir"
 	case $rx in
 	acd)
-		ACD_LOG_LEVEL=warn ACD_HTTP_LISTEN=127.0.0.1:$HTTP_PORT \
+		ACD_LOG_LEVEL=warn ACD_HTTP_LISTEN=127.0.0.1:$HTTP_PORT ACD_SCREEN_KEY_FILE=$DATA/screen.key \
 			ACD_COLLECT_NETFLOW_LISTEN="[\"127.0.0.1:$NF_PORT\"]" ACD_COLLECT_SFLOW_LISTEN="[\"127.0.0.1:$SF_PORT\"]" \
 			ACD_COLLECT_NETFLOW_RECEIVE_BUFFER=$((BUF / 2)) ACD_COLLECT_SFLOW_RECEIVE_BUFFER=$((BUF / 2)) \
 			launch "$dir/log" "$ACD" serve
@@ -183,7 +186,7 @@ start_rx() {
 			print_output_file_append[p]: true
 			print_refresh_time[p]: 1
 			plugin_buffer_size[p]: 65536
-			plugin_pipe_size[p]: 268435456
+			plugin_pipe_size[p]: 67108864
 		EOF
 		launch "$dir/log" $bin -f "$dir/conf"
 		;;
@@ -245,7 +248,7 @@ metric_sum() { # metric_sum REGEX: sum of matching samples at the metrics endpoi
 count_rx() {
 	local rx=$1 fmt=$2 dir=$DATA/$1
 	case $rx in
-	acd) metric_sum '^acd_collect_records_total' ;;
+	acd) metric_sum '^acd_pipeline_records_total' ;; # decoded and through the screening stage
 	goflow2)
 		if [[ $fmt == sflow ]]; then
 			metric_sum '^goflow2_flow_process_sf_samples_total\{.*type="FlowSample"'
@@ -264,7 +267,7 @@ count_rx() {
 # detail_rx RECEIVER prints receiver-side loss counters, for the log.
 detail_rx() {
 	case $1 in
-	acd) echo "queue_drops=$(metric_sum '^acd_collect_queue_drops_total'),errors=$(metric_sum '^acd_collect_errors_total')" ;;
+	acd) echo "decoded=$(metric_sum '^acd_collect_records_total'),queue_drops=$(metric_sum '^acd_collect_queue_drops_total'),errors=$(metric_sum '^acd_collect_errors_total')" ;;
 	goflow2) echo "queue_drops=$(metric_sum '^goflow2_flow_dropped_packets_total'),errors=$(metric_sum '^goflow2_flow_decoder_error_total')" ;;
 	nfacctd) echo "missing_data_warnings=$(grep -c 'Missing data' "$DATA/$1/log")" ;;
 	nfcapd) echo "-" ;;
