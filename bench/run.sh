@@ -27,6 +27,7 @@
 #              under QUIET_PCT% busy (other users' work), at most
 #              QUIET_BUDGET seconds over the whole run   [120, 30]
 #   OUT        output directory            [bench/out/run-DATE]
+#   SKIP_BUILD 1: use the bench/out/acd already built  [0]
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -99,8 +100,10 @@ setup() {
 	for t in nfcapd sfcapd nfdump nfacctd sfacctd pmacct taskset setsid ss curl; do
 		command -v $t >/dev/null || { echo "missing $t (apt-get install nfdump nfdump-sflow pmacct)" >&2; exit 1; }
 	done
-	log "building acd"
-	go build -o "$ACD" ./cmd/acd
+	if [[ ${SKIP_BUILD:-0} != 1 || ! -x $ACD ]]; then
+		log "building acd"
+		go build -o "$ACD" ./cmd/acd
+	fi
 	"$ACD" keygen "$DATA/screen.key" >/dev/null # the screening stage needs a key
 	if [[ ! -x $GOFLOW2 ]]; then
 		log "installing goflow2 into $GOBIN"
@@ -239,8 +242,10 @@ group_hwm() {
 cpu_busy() { awk -v c="cpu$1" '$1 == c { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 rcvbuf_errors() { awk '/^Udp:/ { if (h) { print $6; exit } h = 1 }' /proc/net/snmp; }
 
-metric_sum() { # metric_sum REGEX: sum of matching samples at the metrics endpoint
-	curl -sf --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $2 } END { printf "%.0f\n", s }'
+# metric_sum REGEX prints the sum of the matching samples at the metrics
+# endpoint (the value is the last field: label values may hold spaces).
+metric_sum() {
+	curl -sf --max-time 2 "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v re="$1" '$0 !~ /^#/ && $1 ~ re { s += $NF } END { printf "%.0f\n", s }'
 }
 
 # count_rx RECEIVER FORMAT prints the records the receiver counted. nfcapd

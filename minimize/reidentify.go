@@ -102,13 +102,7 @@ func (s *Screen) reveal(ctx context.Context, auth Authorization, p Pseudonym) (n
 	if err := s.deps.Verifier.VerifyReidentification(ctx, auth); err != nil {
 		return netip.Addr{}, fmt.Errorf("%w: %v", ErrNotAuthorized, err)
 	}
-	c := s.cipher(p.Epoch)
-	var clear flow.Addr
-	if p.Addr.Is4() || p.Addr.Is4In6() {
-		clear = flow.AddrFrom4(c.Deanonymize4(p.Addr.Unmap().As4()))
-	} else {
-		clear = flow.Addr(c.Deanonymize16(p.Addr.As16()))
-	}
+	clear := s.cipher(p.Epoch).DeanonymizeAddr(flow.AddrFromNetip(p.Addr))
 	// A pseudonym always decodes to a domestic address; anything else was
 	// not made by this stage (or the space has changed since).
 	if set := s.space.Load(); set == nil || !set.Contains(clear) {

@@ -76,7 +76,7 @@ type Screen struct {
 	mu      sync.Mutex                   // guards ciphers
 	ciphers map[uint32]*cryptopan.Cipher // by epoch
 
-	in, kept, dropped [5]atomic.Uint64 // by flow.Class
+	in, kept, dropped   [5]atomic.Uint64 // by flow.Class
 	reloads, reloadErrs atomic.Uint64
 }
 

@@ -99,11 +99,11 @@ func TestScreenClassesAndPseudonyms(t *testing.T) {
 	ms := t0.UnixMilli()
 	in := []flow.Record{
 		{SrcAddr: foreign, DstAddr: addr("192.0.2.1"), Start: ms, InIf: 3, Exporter: addr("192.0.2.254")}, // transit
-		{SrcAddr: foreign, DstAddr: dom4, Start: ms, SrcPort: 4444, DstPort: 22, Proto: 6},                 // inbound
-		{SrcAddr: dom6, DstAddr: addr("2001:db8:ffff::1"), Start: ms},                                    // outbound
-		{SrcAddr: dom4, DstAddr: addr("198.51.100.11"), Start: ms},                                       // domestic
-		{SrcAddr: dom6, DstAddr: addr("2001:db8:100:1::1"), Start: ms},                                   // domestic
-		{SrcAddr: foreign, DstAddr: foreign, Start: ms, Exporter: dom4},                                  // transit, domestic exporter
+		{SrcAddr: foreign, DstAddr: dom4, Start: ms, SrcPort: 4444, DstPort: 22, Proto: 6},                // inbound
+		{SrcAddr: dom6, DstAddr: addr("2001:db8:ffff::1"), Start: ms},                                     // outbound
+		{SrcAddr: dom4, DstAddr: addr("198.51.100.11"), Start: ms},                                        // domestic
+		{SrcAddr: dom6, DstAddr: addr("2001:db8:100:1::1"), Start: ms},                                    // domestic
+		{SrcAddr: foreign, DstAddr: foreign, Start: ms, Exporter: dom4},                                   // transit, domestic exporter
 	}
 	s.Consume(batch(in...))
 	if len(next.recs) != 4 {

@@ -3,8 +3,8 @@ package space
 // The lookup tables hold the set's merged, sorted, disjoint ranges. A
 // lookup finds the first range whose end is at or past the address and
 // checks that its start is at or before it. An index over the address's
-// top 16 bits narrows the search to the ranges that reach that /16 (v4)
-// or /16 (v6): usually zero to two, so a lookup is two index loads and
+// top bits narrows the search to the ranges that reach that /16 (v4) or
+// /20 (v6, within 2000::/4): usually zero to two, so a lookup is two index loads and
 // one or two range loads. All of it is flat slices: no pointers for the
 // garbage collector, no allocation per lookup.
 
@@ -54,10 +54,19 @@ func (t *table4) contains(x uint32) bool {
 	return int(i) < len(t.lo) && t.lo[i] <= x
 }
 
-// table6 holds IPv6 ranges [lo[i], hi[i]], indexed by the top 16 bits.
+// table6 holds IPv6 ranges [lo[i], hi[i]]. Nearly all unicast traffic
+// and every RIR delegation is in 2000::/4, so the index covers that /4
+// with one slot per /20 (bits 4 to 19); an address elsewhere is searched
+// among all ranges.
 type table6 struct {
-	idx    []uint32 // idx[h]: first range with hi >= h<<112; idx[1<<16] = len(lo)
+	idx    []uint32 // idx[h]: first range with hi >= 2000::/4 + h<<108; idx[1<<16]: first with hi >= 3000::
 	lo, hi []u128
+}
+
+// slot6 returns the index slot of an address whose top 64 bits are xh,
+// and whether it is in 2000::/4.
+func slot6(xh uint64) (uint64, bool) {
+	return (xh >> 44) & 0xffff, xh>>60 == 2
 }
 
 func newTable6(spans []span) table6 {
@@ -67,13 +76,13 @@ func newTable6(spans []span) table6 {
 	}
 	t.idx = make([]uint32, indexSize)
 	i := 0
-	for h := range 1 << 16 {
-		for i < len(t.hi) && t.hi[i].hi>>48 < uint64(h) {
+	for h := range indexSize {
+		start := uint64(2)<<60 | uint64(h)<<44 // h = 1<<16 gives 3000::
+		for i < len(t.hi) && t.hi[i].hi < start {
 			i++
 		}
 		t.idx[h] = uint32(i)
 	}
-	t.idx[1<<16] = uint32(len(t.hi))
 	return t
 }
 
@@ -81,8 +90,12 @@ func (t *table6) contains(xh, xl uint64) bool {
 	if len(t.idx) == 0 {
 		return false
 	}
-	h := xh >> 48
-	i, j := t.idx[h], t.idx[h+1]
+	var i, j uint32
+	if h, ok := slot6(xh); ok {
+		i, j = t.idx[h], t.idx[h+1]
+	} else {
+		j = uint32(len(t.hi))
+	}
 	for i < j {
 		m := (i + j) >> 1
 		if e := t.hi[m]; e.hi < xh || (e.hi == xh && e.lo < xl) {

@@ -78,6 +78,7 @@ func (k *Cache) GoString() string { return k.String() }
 // hit and miss counts are kept.
 func (k *Cache) Reset(c *Cipher) {
 	k.c = c
+	k.s.fill(c.pad)
 	clear(k.v4)
 	clear(k.v6)
 	k.zero4 = c.anonymize4(0, &k.s)

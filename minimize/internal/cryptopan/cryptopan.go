@@ -73,8 +73,29 @@ type Cipher struct {
 	pool sync.Pool
 }
 
-// scratch is the AES input and output block of one computation.
-type scratch struct{ in, out [16]byte }
+// scratch holds the AES blocks of one computation. in and out serve the
+// bit-by-bit loops (New, Deanonymize). in4 and in6 hold one input block per
+// address bit from bit 16 on, for Anonymize: every block is written before
+// the first is encrypted, so the CPU overlaps the encryptions (rewriting a
+// single block between encryptions stalls each AES load on the previous
+// narrow store and serializes them, twice as slow). fill puts the pad in
+// the bytes that the address never overwrites.
+type scratch struct {
+	in, out [16]byte
+	in4     [32 - tableBits][16]byte  // bits 16…31; bytes 4…15 stay pad
+	in6     [128 - tableBits][16]byte // bits 16…127; bytes 8…15 of bits < 64 stay pad
+	outs    [128 - tableBits][16]byte
+}
+
+// fill resets s for the Cipher whose pad is pad.
+func (s *scratch) fill(pad [16]byte) {
+	for i := range s.in4 {
+		s.in4[i] = pad
+	}
+	for i := range s.in6 {
+		s.in6[i] = pad
+	}
+}
 
 // New returns the Cipher of key (see the package documentation for the
 // layout). It costs 65536 AES blocks (about a millisecond with AES-NI).
@@ -91,7 +112,11 @@ func New(key [32]byte) (*Cipher, error) {
 	c.padHi = binary.BigEndian.Uint64(c.pad[:8])
 	c.padLo = binary.BigEndian.Uint64(c.pad[8:])
 	c.pad4 = uint32(c.padHi >> 32)
-	c.pool.New = func() any { return new(scratch) }
+	c.pool.New = func() any {
+		s := new(scratch)
+		s.fill(c.pad)
+		return s
+	}
 	c.buildTable()
 	return c, nil
 }
@@ -105,27 +130,36 @@ func (c *Cipher) GoString() string { return c.String() }
 
 // buildTable fills c.flips: first the flip bit of every prefix of length
 // 0…15 (a binary tree of 65535 nodes, node 1<<l|p for prefix p of length
-// l), then the 16 flip bits along the path of every 16-bit prefix.
+// l), then, level by level, the flip bits along the path to every prefix.
 func (c *Cipher) buildTable() {
-	var s scratch
-	s.in = c.pad
+	s := new(scratch)
+	s.fill(c.pad)
+	blocks := s.in6[:] // a batch of blocks, filled before encryption (see scratch)
 	pad16 := uint16(c.padHi >> 48)
 	nodes := make([]byte, 1<<tableBits)
 	for l := range tableBits {
 		low := uint16(0xffff >> l) // the pad bits kept
-		for p := range 1 << l {
-			v := uint16(uint32(p)<<(16-l)) | pad16&low
-			binary.BigEndian.PutUint16(s.in[:2], v)
-			c.block.Encrypt(s.out[:], s.in[:])
-			nodes[1<<l|p] = s.out[0] >> 7
+		for p0 := 0; p0 < 1<<l; p0 += len(blocks) {
+			n := min(len(blocks), 1<<l-p0)
+			for i := range n {
+				v := uint16(uint32(p0+i)<<(16-l)) | pad16&low
+				binary.BigEndian.PutUint16(blocks[i][:2], v)
+			}
+			for i := range n {
+				c.block.Encrypt(s.outs[i][:], blocks[i][:])
+			}
+			for i := range n {
+				nodes[1<<l|(p0+i)] = s.outs[i][0] >> 7
+			}
 		}
 	}
-	for v := range 1 << tableBits {
-		var f uint16
-		for l := range tableBits {
-			f |= uint16(nodes[1<<l|v>>(16-l)]) << (15 - l)
+	// After the pass for level l, flips[q] holds the flip bits of
+	// positions 0…l of the (l+1)-bit prefix q. Going down, flips[q>>1] is
+	// still the previous level's value when flips[q] is written.
+	for l := range tableBits {
+		for q := 1<<(l+1) - 1; q >= 0; q-- {
+			c.flips[q] = c.flips[q>>1] | uint16(nodes[1<<l|q>>1])<<(15-l)
 		}
-		c.flips[v] = f
 	}
 }
 
@@ -213,12 +247,16 @@ func (c *Cipher) anonymizeAddr(a flow.Addr, s *scratch) flow.Addr {
 // anonymize4 pseudonymizes the IPv4 address a: table lookup for bits
 // 0…15, one AES block for each of bits 16…31.
 func (c *Cipher) anonymize4(a uint32, s *scratch) uint32 {
+	for i := range s.in4 {
+		m := ^uint32(0) << (32 - tableBits - i)
+		binary.BigEndian.PutUint32(s.in4[i][:4], a&m|c.pad4&^m)
+	}
+	for i := range s.in4 {
+		c.block.Encrypt(s.outs[i][:], s.in4[i][:])
+	}
 	f := uint32(c.flips[a>>16]) << 16
-	s.in = c.pad
-	for i := tableBits; i < 32; i++ {
-		m := ^uint32(0) << (32 - i)
-		binary.BigEndian.PutUint32(s.in[:4], a&m|c.pad4&^m)
-		f |= uint32(c.msb(s)) << (31 - i)
+	for i := range s.in4 {
+		f |= uint32(s.outs[i][0]>>7) << (15 - i)
 	}
 	return a ^ f
 }
@@ -240,21 +278,30 @@ func (c *Cipher) deanonymize4(p uint32, s *scratch) uint32 {
 	return a
 }
 
-// anonymize16 pseudonymizes the IPv6 address hi‖lo.
+// anonymize16 pseudonymizes the IPv6 address hi‖lo: table lookup for bits
+// 0…15, one AES block for each of bits 16…127.
 func (c *Cipher) anonymize16(hi, lo uint64, s *scratch) (uint64, uint64) {
-	fhi := uint64(c.flips[hi>>48]) << 48
-	s.in = c.pad
-	for i := tableBits; i < 64; i++ {
-		m := ^uint64(0) << (64 - i)
-		binary.BigEndian.PutUint64(s.in[:8], hi&m|c.padHi&^m)
-		fhi |= uint64(c.msb(s)) << (63 - i)
+	const n = 64 - tableBits // blocks for bits 16…63
+	for i := range n {
+		m := ^uint64(0) << (n - i)
+		binary.BigEndian.PutUint64(s.in6[i][:8], hi&m|c.padHi&^m)
 	}
-	binary.BigEndian.PutUint64(s.in[:8], hi)
+	for j := range 64 {
+		m := ^uint64(0) << (64 - j) // 0 for j == 0
+		b := &s.in6[n+j]
+		binary.BigEndian.PutUint64(b[:8], hi)
+		binary.BigEndian.PutUint64(b[8:], lo&m|c.padLo&^m)
+	}
+	for i := range s.in6 {
+		c.block.Encrypt(s.outs[i][:], s.in6[i][:])
+	}
+	fhi := uint64(c.flips[hi>>48]) << 48
+	for i := range n {
+		fhi |= uint64(s.outs[i][0]>>7) << (n - 1 - i)
+	}
 	var flo uint64
-	for i := range 64 {
-		m := ^uint64(0) << (64 - i) // 0 for i == 0
-		binary.BigEndian.PutUint64(s.in[8:], lo&m|c.padLo&^m)
-		flo |= uint64(c.msb(s)) << (63 - i)
+	for j := range 64 {
+		flo |= uint64(s.outs[n+j][0]>>7) << (63 - j)
 	}
 	return hi ^ fhi, lo ^ flo
 }
