@@ -86,8 +86,8 @@ func DefaultConfig() Config {
 // read by New and Reload.
 func (c Config) Validate() error {
 	var errs []error
-	if err := c.Domestic.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("screen.domestic: %w", err))
+	if err := c.Domestic.ValidateKey("screen.domestic"); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := parseClasses(c.Keep); err != nil {
 		errs = append(errs, err)

@@ -41,8 +41,7 @@ func (a u128) sub(b u128) u128 {
 	return u128{hi, lo}
 }
 
-func (a u128) or(b u128) u128     { return u128{a.hi | b.hi, a.lo | b.lo} }
-func (a u128) andNot(b u128) u128 { return u128{a.hi &^ b.hi, a.lo &^ b.lo} }
+func (a u128) or(b u128) u128 { return u128{a.hi | b.hi, a.lo | b.lo} }
 
 // trailingZeros returns the number of trailing zero bits of a, 128 for 0.
 func (a u128) trailingZeros() int {
