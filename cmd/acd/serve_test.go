@@ -160,6 +160,15 @@ screen:
 		t.Errorf("acd_collect_errors_total = %v, want 0 on a real exporter's capture", errs)
 	}
 
+	// SIGHUP reloads the domestic space and keeps serving.
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, &logs, regexp.MustCompile(`"msg":"(domestic space reloaded)"`))
+	if got := metricSum(t, metrics, "acd_screen_reloads_total"); got != 1 {
+		t.Errorf("acd_screen_reloads_total = %v, want 1", got)
+	}
+
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
