@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,11 +64,14 @@ type Deps struct {
 // without them; Stop is a no-op kept for the daemon contract (the stage
 // holds no goroutine).
 type Screen struct {
-	cfg      Config
-	deps     Deps
-	keep     [5]bool
-	mask     recordWords
-	rotation int64 // ms
+	cfg  Config
+	deps Deps
+	keep [5]bool
+	mask recordWords
+	// exporterKept: the policy allows the exporter field (else the mask
+	// zeroes it and no lookup is needed).
+	exporterKept bool
+	rotation     int64 // ms
 
 	key     masterKey
 	space   atomic.Pointer[space.Set]
@@ -100,12 +104,13 @@ func New(cfg Config, deps Deps) (*Screen, error) {
 	keep, _ := parseClasses(cfg.Keep)
 	fm, _ := parseFields(cfg.Fields)
 	s := &Screen{
-		cfg:      cfg,
-		deps:     deps,
-		keep:     keep,
-		mask:     fm.andMask(),
-		rotation: cfg.Key.Rotation.Milliseconds(),
-		ciphers:  map[uint32]*cryptopan.Cipher{},
+		cfg:          cfg,
+		deps:         deps,
+		keep:         keep,
+		mask:         fm.andMask(),
+		exporterKept: slices.Contains(cfg.Fields, "exporter"),
+		rotation:     cfg.Key.Rotation.Milliseconds(),
+		ciphers:      map[uint32]*cryptopan.Cipher{},
 	}
 	s.register(deps.Registerer)
 	return s, nil
@@ -222,7 +227,7 @@ func (s *Screen) screen(w *worker, recs []flow.Record, in, kept *[5]uint64) []fl
 			}
 			r.KeyEpoch = e
 		}
-		if set.Contains(r.Exporter) {
+		if s.exporterKept && set.Contains(r.Exporter) {
 			r.Exporter = flow.Addr{} // a domestic exporter has no pseudonym flag: never in clear
 		}
 		s.mask.apply(r)
