@@ -113,12 +113,17 @@ func (c *Collector) startWorker(ctx context.Context, kind Kind, lc ListenerConfi
 		return err
 	}
 	name := fmt.Sprintf("%s %s #%d", kind, conn.LocalAddr(), i)
+	rd, err := newBatchReader(conn)
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("unable to read from %s: %w", name, err)
+	}
 	wm := &workerMetrics{m: c.metrics, labels: c.labels, exporters: map[flow.Addr]*exporterMetrics{}}
 	w := &worker{
 		kind:     kind,
 		listener: name,
 		conn:     conn,
-		pc:       newPacketConn(conn),
+		rd:       rd,
 		dec:      c.deps.NewDecoder(kind, wm),
 		sink:     c.deps.Sink,
 		pool:     c.pool,

@@ -252,3 +252,18 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestCollectorIPv6Exporter(t *testing.T) {
+	cfg := testConfig()
+	cfg.NetFlow.Listen = []string{"[::1]:0"}
+	c, sink, _ := startCollector(t, cfg)
+	send(t, c.Addrs(KindNetFlow)[0], []byte{2, 9})
+	waitFor(t, "the datagram", func() bool { return total(c.metrics.packets) == 1 })
+	c.Stop()
+	if got := testutil.ToFloat64(c.metrics.records.WithLabelValues("::1", "netflow-v9")); got != 2 {
+		t.Errorf("records from exporter ::1 = %v, want 2", got)
+	}
+	if sink.count() != 2 {
+		t.Errorf("sink records = %d", sink.count())
+	}
+}

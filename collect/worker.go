@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/net/ipv4"
 
 	"github.com/acd-org/acd/flow"
 )
@@ -17,16 +16,20 @@ import (
 // reader to its decoder. The reader owns it until it is sent on the full
 // channel; the decoder owns it until it returns it on the free channel.
 type readBatch struct {
-	msgs []ipv4.Message
-	n    int
-	at   time.Time
+	bufs [][]byte        // one per datagram slot, MaxDatagram+1 bytes (+1 detects oversize datagrams)
+	lens []int           // datagram lengths (at most len(bufs[i]))
+	from []flow.Exporter // source addresses
+	n    int             // datagrams in the batch
+	at   time.Time       // receive time
+	recv *recvState      // the kernel-facing headers for bufs
 }
 
 func newReadBatch(n, size int) *readBatch {
-	b := &readBatch{msgs: make([]ipv4.Message, n)}
-	for i := range b.msgs {
-		b.msgs[i].Buffers = [][]byte{make([]byte, size+1)} // +1 detects oversize datagrams
+	b := &readBatch{bufs: make([][]byte, n), lens: make([]int, n), from: make([]flow.Exporter, n)}
+	for i := range b.bufs {
+		b.bufs[i] = make([]byte, size+1)
 	}
+	b.recv = newRecvState(b.bufs)
 	return b
 }
 
@@ -38,7 +41,7 @@ type worker struct {
 	kind     Kind
 	listener string // "netflow 0.0.0.0:2055 #0" etc.
 	conn     *net.UDPConn
-	pc       *ipv4.PacketConn
+	rd       *batchReader
 	dec      flow.Decoder
 	sink     flow.Sink
 	pool     *flow.BatchPool
@@ -76,9 +79,9 @@ func (w *worker) read() {
 	var lastDrops uint64
 	lastPoll := time.Time{}
 	for {
-		n, err := w.pc.ReadBatch(cur.msgs, 0)
+		n, err := w.rd.read(cur)
 		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
+			if errClosed(err) {
 				return
 			}
 			w.log.Warn("unable to read datagrams", "listener", w.listener, "error", err)
@@ -133,7 +136,7 @@ func (w *worker) decode() {
 			}
 			for i := range rb.n {
 				before := len(out.Records)
-				out.Records = w.decodeOne(&rb.msgs[i], rb.at, out.Records)
+				out.Records = w.decodeOne(rb.bufs[i][:rb.lens[i]], rb.from[i], rb.at, out.Records)
 				if oldest.IsZero() && len(out.Records) > before {
 					oldest = rb.at
 				}
@@ -155,13 +158,11 @@ func (w *worker) decode() {
 }
 
 // decodeOne decodes one datagram, appending its records to out.
-func (w *worker) decodeOne(m *ipv4.Message, at time.Time, out []flow.Record) []flow.Record {
-	exp := exporterOf(m.Addr)
-	if m.N > w.maxDgram {
+func (w *worker) decodeOne(pkt []byte, exp flow.Exporter, at time.Time, out []flow.Record) []flow.Record {
+	if len(pkt) > w.maxDgram {
 		w.wm.error(exp.Addr, flow.FormatUnknown, "datagram_too_large")
 		return out
 	}
-	pkt := m.Buffers[0][:m.N]
 	before := len(out)
 	out, f, err := w.dec.Decode(pkt, exp, at, out)
 	fm := w.wm.format(exp.Addr, f)
@@ -179,20 +180,4 @@ func (w *worker) decodeOne(m *ipv4.Message, at time.Time, out []flow.Record) []f
 		w.wm.error(exp.Addr, f, reason)
 	}
 	return out
-}
-
-// exporterOf converts a datagram's source address.
-func exporterOf(a net.Addr) flow.Exporter {
-	ua, ok := a.(*net.UDPAddr)
-	if !ok {
-		return flow.Exporter{}
-	}
-	var e flow.Exporter
-	if ip4 := ua.IP.To4(); ip4 != nil {
-		e.Addr = flow.AddrFrom4Slice(ip4)
-	} else if len(ua.IP) == 16 {
-		e.Addr = flow.AddrFrom16Slice(ua.IP)
-	}
-	e.Port = uint16(ua.Port)
-	return e
 }
