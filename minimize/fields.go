@@ -95,10 +95,29 @@ func (m fieldMask) andMask() recordWords {
 	return w
 }
 
-// apply zeroes the fields of r that mask w does not keep.
-func (w *recordWords) apply(r *flow.Record) {
+// sparseMask is the words of a recordWords mask that are not all ones:
+// only those need an AND (the default policy touches 3 of 15 words).
+type sparseMask struct {
+	idx  [len(recordWords{})]uint8
+	word [len(recordWords{})]uint64
+	n    int
+}
+
+func (w recordWords) sparse() sparseMask {
+	var m sparseMask
+	for i, v := range w {
+		if v != ^uint64(0) {
+			m.idx[m.n], m.word[m.n] = uint8(i), v
+			m.n++
+		}
+	}
+	return m
+}
+
+// apply zeroes the fields of r that the mask does not keep.
+func (m *sparseMask) apply(r *flow.Record) {
 	rw := (*recordWords)(unsafe.Pointer(r))
-	for i := range rw {
-		rw[i] &= w[i]
+	for i := range m.n {
+		rw[m.idx[i]] &= m.word[i]
 	}
 }

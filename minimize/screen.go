@@ -67,7 +67,7 @@ type Screen struct {
 	cfg  Config
 	deps Deps
 	keep [5]bool
-	mask recordWords
+	mask sparseMask
 	// exporterKept: the policy allows the exporter field (else the mask
 	// zeroes it and no lookup is needed).
 	exporterKept bool
@@ -107,7 +107,7 @@ func New(cfg Config, deps Deps) (*Screen, error) {
 		cfg:          cfg,
 		deps:         deps,
 		keep:         keep,
-		mask:         fm.andMask(),
+		mask:         fm.andMask().sparse(),
 		exporterKept: slices.Contains(cfg.Fields, "exporter"),
 		rotation:     cfg.Key.Rotation.Milliseconds(),
 		ciphers:      map[uint32]*cryptopan.Cipher{},
