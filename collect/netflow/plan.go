@@ -19,6 +19,7 @@ type plan struct {
 	endSrc      uint8
 	hasSampling bool // records carry sampling fields
 	hasICMP     bool // records carry ICMP type/code fields
+	lay         layout
 }
 
 // op is one field to decode.
@@ -26,6 +27,7 @@ type op struct {
 	off  uint16 // offset in the record (fixed-length templates)
 	n    uint16 // length, or varLen
 	kind uint8
+	code uint8 // specialised op (fixed-length templates)
 }
 
 // Field kinds.
@@ -241,6 +243,10 @@ func buildPlan(specs []fieldSpec, ver uint8, options bool) (plan, bool) {
 		}
 		off += int(f.n)
 		p.note(in.kind)
+	}
+	if !p.varLen {
+		p.specialise()
+		p.buildLayout()
 	}
 	return p, true
 }

@@ -135,65 +135,6 @@ func (d *Decoder) decodeData(e *exporter, t *template, data []byte, c *setCtx, o
 	return out, n, nil
 }
 
-// decodeFixed is decodeData for fixed-length templates, the hot path:
-// the most common fields are stored without a call.
-func (d *Decoder) decodeFixed(p *plan, data []byte, c *setCtx, base *flow.Record, out []flow.Record) ([]flow.Record, int, error) {
-	n := 0
-	for len(data) >= p.recLen {
-		rec := data[:p.recLen]
-		data = data[p.recLen:]
-		out = append(out, *base)
-		r := &out[len(out)-1]
-		var v recVals
-		for _, o := range p.ops {
-			b := rec[o.off : int(o.off)+int(o.n)]
-			switch o.kind {
-			case kSrc4:
-				if b[0]|b[1]|b[2]|b[3] != 0 || r.SrcAddr.IsZero() {
-					r.SrcAddr = flow.AddrFrom4Slice(b)
-				}
-			case kDst4:
-				if b[0]|b[1]|b[2]|b[3] != 0 || r.DstAddr.IsZero() {
-					r.DstAddr = flow.AddrFrom4Slice(b)
-				}
-			case kSrc6:
-				if nonZero16(b) {
-					copy(r.SrcAddr[:], b)
-				}
-			case kDst6:
-				if nonZero16(b) {
-					copy(r.DstAddr[:], b)
-				}
-			case kBytes:
-				r.Bytes = uintBE(b)
-			case kPackets:
-				r.Packets = uintBE(b)
-			case kSrcPort:
-				r.SrcPort = uint16(uintBE(b))
-			case kDstPort:
-				r.DstPort = uint16(uintBE(b))
-			case kProto:
-				r.Proto = uint8(uintBE(b))
-			case kTCPFlags:
-				r.TCPFlags = uint8(uintBE(b))
-			case kInIf:
-				r.InIf = uint32(uintBE(b))
-			case kOutIf:
-				r.OutIf = uint32(uintBE(b))
-			case kStartUp, kStartMs, kStartDelta:
-				v.start = int64(uintBE(b))
-			case kEndUp, kEndMs, kEndDelta:
-				v.end = int64(uintBE(b))
-			default:
-				apply(r, &v, o.kind, b)
-			}
-		}
-		d.finish(r, &v, p, c)
-		n++
-	}
-	return out, n, nil
-}
-
 // decodeOptions learns from the options records in data and returns their
 // number.
 func (d *Decoder) decodeOptions(e *exporter, p *plan, data []byte, c *setCtx) int {
@@ -214,18 +155,7 @@ func (d *Decoder) decodeOptions(e *exporter, p *plan, data []byte, c *setCtx) in
 
 // finish completes r from v: times, ICMP, sampling.
 func (d *Decoder) finish(r *flow.Record, v *recVals, p *plan, c *setCtx) {
-	start, okS := c.timeOf(p.startSrc, v.start, v)
-	end, okE := c.timeOf(p.endSrc, v.end, v)
-	switch {
-	case okS && okE:
-	case okS:
-		end = start
-	case okE:
-		start = end
-	default:
-		start, end = c.exportMs, c.exportMs
-	}
-	c.clampInto(r, start, end)
+	c.setTimes(r, p, v)
 	if p.hasICMP && v.hasICMPField && (r.Proto == 1 || r.Proto == 58) {
 		r.SrcPort, r.DstPort = 0, v.icmp
 	}
@@ -238,6 +168,23 @@ func (d *Decoder) finish(r *flow.Record, v *recVals, p *plan, c *setCtx) {
 			r.SamplingRate, r.SamplingSource = rate, flow.SamplingExporter
 		}
 	}
+}
+
+// setTimes sets r's times from v's raw values (or the export time) and
+// clamps them.
+func (c *setCtx) setTimes(r *flow.Record, p *plan, v *recVals) {
+	start, okS := c.timeOf(p.startSrc, v.start, v)
+	end, okE := c.timeOf(p.endSrc, v.end, v)
+	switch {
+	case okS && okE:
+	case okS:
+		end = start
+	case okE:
+		start = end
+	default:
+		start, end = c.exportMs, c.exportMs
+	}
+	c.clampInto(r, start, end)
 }
 
 // clampInto sets r's times to start and end, clamped to what is
