@@ -50,6 +50,8 @@ type Decoder struct {
 	heldBytes int
 
 	specs []fieldSpec // scratch for template parsing
+
+	noLayout bool // tests: decode fixed-length records by ops only (the reference)
 }
 
 // exporter is the state kept for one exporter (address and port).

@@ -156,9 +156,19 @@ func (d *Decoder) decodeFixed(p *plan, data []byte, c *setCtx, base *flow.Record
 	first := len(out)
 	out = slices.Grow(out, n)[:first+n]
 	recs := out[first:]
-	if p.lay.ok && len(data) >= recLen+layoutSlack {
-		k := min(n, (len(data)-recLen-layoutSlack)/recLen+1)
-		d.decodeLayout(p, data, c, base, recs[:k])
+	if p.lay.ok && !d.noLayout {
+		k := 0
+		if len(data) >= recLen+layoutSlack {
+			k = min(n, (len(data)-recLen-layoutSlack)/recLen+1)
+			d.decodeLayout(p, data, c, base, recs[:k])
+		}
+		// The last records lack the slack: copied to a buffer that has it.
+		var buf [256]byte
+		if tail := data[k*recLen : n*recLen]; len(tail) > 0 && len(tail)+layoutSlack <= len(buf) {
+			copy(buf[:], tail)
+			d.decodeLayout(p, buf[:len(tail)+layoutSlack], c, base, recs[k:])
+			return out, n, nil
+		}
 		data, recs = data[k*recLen:], recs[k:]
 	}
 	ops := p.ops

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/acd-org/acd/flow"
 )
 
@@ -57,7 +59,9 @@ func FuzzDecode(f *testing.F) {
 		cfg.MaxExporters = 2
 		rec := newRecorder()
 		d := New(cfg, rec)
-		var out []flow.Record
+		ref := New(cfg, newRecorder()) // decodes by ops only: layouts must agree
+		ref.noLayout = true
+		var out, refOut []flow.Record
 		now := testNow
 		for len(in) >= 3 {
 			exp := fuzzExporters[int(in[0])%len(fuzzExporters)]
@@ -67,6 +71,11 @@ func FuzzDecode(f *testing.F) {
 			before := len(out)
 			var err error
 			out, _, err = d.Decode(pkt, exp, now, out)
+			var refErr error
+			refOut, _, refErr = ref.Decode(pkt, exp, now, refOut)
+			if diff := cmp.Diff(out, refOut); diff != "" || err != refErr {
+				t.Fatalf("layout and ops disagree: err %v, %v; records (-layout, +ops):\n%s", err, refErr, diff)
+			}
 			if _, ok := err.(*flow.DecodeError); err != nil && !ok {
 				t.Fatalf("error of type %T: %v", err, err)
 			}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen"
 )
@@ -46,4 +48,38 @@ func flowgenDatagrams(tb testing.TB, f flow.Format, n int) []datagram {
 		}
 	}
 	return dgs
+}
+
+// TestLayoutMatchesOps checks that decoding fixed-length records by
+// layout gives what decoding them op by op gives, on the captures and on
+// flowgen's datagrams.
+func TestLayoutMatchesOps(t *testing.T) {
+	inputs := map[string][]datagram{
+		"flowgen-v9":    flowgenDatagrams(t, flow.FormatNetFlowV9, 8),
+		"flowgen-ipfix": flowgenDatagrams(t, flow.FormatIPFIX, 8),
+	}
+	for _, f := range capturedFiles(t) {
+		inputs[f] = readPcap(t, f)
+	}
+	for name, dgs := range inputs {
+		t.Run(name, func(t *testing.T) {
+			d, ref := New(DefaultConfig(), nil), New(DefaultConfig(), nil)
+			ref.noLayout = true
+			var got, want []flow.Record
+			for _, dg := range dgs {
+				var err, refErr error
+				got, _, err = d.Decode(dg.payload, dg.exp, dg.at, got)
+				want, _, refErr = ref.Decode(dg.payload, dg.exp, dg.at, want)
+				if err != refErr {
+					t.Fatalf("error %v, want %v", err, refErr)
+				}
+			}
+			if len(got) == 0 {
+				t.Fatal("no records")
+			}
+			if diff := cmp.Diff(got, want); diff != "" {
+				t.Errorf("records (-layout, +ops):\n%s", diff)
+			}
+		})
+	}
 }
