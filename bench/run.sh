@@ -411,7 +411,12 @@ search() {
 			((dir == 1)) || break
 			;;
 		3)
-			best=$LAST_SRATE at=${rates[i]} note=" (sender limit: the receiver kept up with all the sender could send)"
+			# A lower bound; it counts only if above what already passed
+			# (a retried step may come back sender-limited below the rate
+			# of the previous, passed step).
+			if ((${LAST_SRATE%.*} > best)); then
+				best=$LAST_SRATE at=${rates[i]} note=" (sender limit: the receiver kept up with all the sender could send)"
+			fi
 			break
 			;;
 		*)
