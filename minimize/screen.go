@@ -66,7 +66,7 @@ type Deps struct {
 type Screen struct {
 	cfg  Config
 	deps Deps
-	keep [5]bool
+	keep [8]bool // by flow.Class (&7)
 	mask sparseMask
 	// exporterKept: the policy allows the exporter field (else the mask
 	// zeroes it and no lookup is needed).
@@ -101,7 +101,9 @@ func New(cfg Config, deps Deps) (*Screen, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	keep, _ := parseClasses(cfg.Keep)
+	keep5, _ := parseClasses(cfg.Keep)
+	var keep [8]bool
+	copy(keep[:], keep5[:])
 	fm, _ := parseFields(cfg.Fields)
 	s := &Screen{
 		cfg:          cfg,
@@ -199,6 +201,10 @@ func (s *Screen) Consume(b *flow.Batch) {
 // returns the kept prefix of the slice.
 func (s *Screen) screen(w *worker, recs []flow.Record, in, kept *[5]uint64) []flow.Record {
 	set := s.space.Load()
+	keep, mask, exporterKept := s.keep, &s.mask, s.exporterKept
+	// Local counters, indexed by class&7 so the compiler drops the bounds
+	// checks (classes are < 5).
+	var cin, ckept [8]uint64
 	n := 0
 	var cache *cryptopan.Cache
 	cacheEpoch := ^uint32(0)
@@ -206,11 +212,11 @@ func (s *Screen) screen(w *worker, recs []flow.Record, in, kept *[5]uint64) []fl
 		r := &recs[i]
 		sd, dd := set.Contains(r.SrcAddr), set.Contains(r.DstAddr)
 		c := classify(sd, dd)
-		in[c]++
-		if !s.keep[c] {
+		cin[c&7]++
+		if !keep[c&7] {
 			continue
 		}
-		kept[c]++
+		ckept[c&7]++
 		r.Class, r.Pseudo, r.KeyEpoch = c, 0, 0
 		if sd || dd {
 			e := s.epoch(r)
@@ -227,15 +233,17 @@ func (s *Screen) screen(w *worker, recs []flow.Record, in, kept *[5]uint64) []fl
 			}
 			r.KeyEpoch = e
 		}
-		if s.exporterKept && set.Contains(r.Exporter) {
+		if exporterKept && set.Contains(r.Exporter) {
 			r.Exporter = flow.Addr{} // a domestic exporter has no pseudonym flag: never in clear
 		}
-		s.mask.apply(r)
+		mask.apply(r)
 		if n != i {
 			recs[n] = *r
 		}
 		n++
 	}
+	copy(in[:], cin[:])
+	copy(kept[:], ckept[:])
 	return recs[:n]
 }
 
