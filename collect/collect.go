@@ -133,6 +133,7 @@ func (c *Collector) startWorker(ctx context.Context, kind Kind, lc ListenerConfi
 		wm:       wm,
 		qDrops:   c.metrics.qDrops.WithLabelValues(name),
 		sockDrop: c.metrics.sockDrops.WithLabelValues(name),
+		readErrs: c.metrics.readErrs.WithLabelValues(name),
 		now:      c.deps.Now,
 	}
 	c.metrics.rcvbuf.WithLabelValues(name).Set(float64(granted))

@@ -17,6 +17,7 @@ type metrics struct {
 	events    [flow.NumEvents]eventVec
 	sockDrops *prometheus.CounterVec // listener
 	qDrops    *prometheus.CounterVec // listener
+	readErrs  *prometheus.CounterVec // listener
 	rcvbuf    *prometheus.GaugeVec   // listener
 	batches   prometheus.Counter
 }
@@ -52,6 +53,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		errors:    cv("errors_total", "Decoding errors, by exporter, format and reason.", "exporter", "format", "reason"),
 		sockDrops: cv("socket_drops_total", "Datagrams dropped by the kernel because the socket buffer was full.", "listener"),
 		qDrops:    cv("queue_drops_total", "Datagrams dropped because the decoder fell behind the reader.", "listener"),
+		readErrs:  cv("read_errors_total", "Socket read errors other than the socket being closed.", "listener"),
 		rcvbuf:    gv("receive_buffer_bytes", "Socket receive buffer granted by the kernel.", "listener"),
 		batches:   prometheus.NewCounter(prometheus.CounterOpts{Namespace: "acd", Subsystem: "collect", Name: "batches_total", Help: "Record batches handed downstream."}),
 	}
@@ -66,7 +68,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		flow.EventSkipped:         {counter: cv("skipped_total", "Records or samples of unknown type skipped by length.", ef...)},
 		flow.EventSamplingLearned: {counter: cv("sampling_learned_total", "Sampling rates learned from options data.", ef...)},
 	}
-	reg.MustRegister(m.packets, m.records, m.bytes, m.errors, m.sockDrops, m.qDrops, m.rcvbuf, m.batches)
+	reg.MustRegister(m.packets, m.records, m.bytes, m.errors, m.sockDrops, m.qDrops, m.readErrs, m.rcvbuf, m.batches)
 	for _, e := range m.events {
 		if e.gauge != nil {
 			reg.MustRegister(e.gauge)

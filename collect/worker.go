@@ -51,6 +51,7 @@ type worker struct {
 	wm       *workerMetrics
 	qDrops   prometheus.Counter
 	sockDrop prometheus.Counter
+	readErrs prometheus.Counter
 	now      func() time.Time
 
 	free, full chan *readBatch
@@ -77,26 +78,31 @@ func (w *worker) read() {
 	defer close(w.full)
 	cur := <-w.free
 	var lastDrops uint64
-	lastPoll := time.Time{}
+	var lastPoll, lastErrLog time.Time
 	for {
 		n, err := w.rd.read(cur)
+		now := w.now()
 		if err != nil {
 			if errClosed(err) {
 				return
 			}
-			w.log.Warn("unable to read datagrams", "listener", w.listener, "error", err)
+			w.readErrs.Inc()
+			if now.Sub(lastErrLog) >= time.Minute { // counted always, logged at most once a minute
+				w.log.Warn("unable to read datagrams", "listener", w.listener, "error", err)
+				lastErrLog = now
+			}
 			time.Sleep(10 * time.Millisecond) // a persistent error must not spin
 			continue
 		}
-		cur.n, cur.at = n, w.now()
+		cur.n, cur.at = n, now
 		select {
 		case w.full <- cur:
 			cur = <-w.free // never blocks: queue+2 batches exist, at most queue+1 are out
 		default:
 			w.qDrops.Add(float64(n))
 		}
-		if cur.at.Sub(lastPoll) >= time.Second {
-			lastPoll = cur.at
+		if now.Sub(lastPoll) >= time.Second {
+			lastPoll = now
 			if d, ok := socketDrops(w.conn); ok && d > lastDrops {
 				w.sockDrop.Add(float64(d - lastDrops))
 				lastDrops = d
