@@ -15,7 +15,8 @@ import (
 	"time"
 )
 
-// Nfcapd is an nfdump capture daemon listening on a loopback UDP port.
+// Nfcapd is an nfdump capture daemon (nfcapd for NetFlow/IPFIX, sfcapd
+// for sFlow) listening on a loopback UDP port.
 type Nfcapd struct {
 	Port int    // UDP port on 127.0.0.1
 	Dir  string // where it writes its nfcapd.* files
@@ -31,7 +32,19 @@ func (n *Nfcapd) Addr() string { return fmt.Sprintf("127.0.0.1:%d", n.Port) }
 // tried again on another port.
 func StartNfcapd(ctx context.Context, t testing.TB) *Nfcapd {
 	t.Helper()
-	bin := Require(t, "nfcapd")[0]
+	return startCapd(ctx, t, "nfcapd")
+}
+
+// StartSfcapd starts nfdump's sFlow collector, sfcapd (Debian package
+// nfdump-sflow), like StartNfcapd; its files are read with nfdump too.
+func StartSfcapd(ctx context.Context, t testing.TB) *Nfcapd {
+	t.Helper()
+	return startCapd(ctx, t, "sfcapd")
+}
+
+func startCapd(ctx context.Context, t testing.TB, name string) *Nfcapd {
+	t.Helper()
+	bin := Require(t, name)[0]
 	var last string
 	for range 3 {
 		n := &Nfcapd{Port: FreeUDPPort(t), Dir: t.TempDir()}
@@ -42,12 +55,12 @@ func StartNfcapd(ctx context.Context, t testing.TB) *Nfcapd {
 		err := poll(ctx, func() (bool, error) {
 			select {
 			case <-n.p.exited:
-				return false, fmt.Errorf("nfcapd exited at start: %v", n.p.err)
+				return false, fmt.Errorf("%s exited at start: %v", name, n.p.err)
 			default:
 			}
 			st, err := UDPSocketState(n.Port)
 			return st.Sockets > 0, err
-		}, fmt.Sprintf("nfcapd listening on UDP port %d", n.Port))
+		}, fmt.Sprintf("%s listening on UDP port %d", name, n.Port))
 		if err == nil {
 			return n
 		}
@@ -56,7 +69,7 @@ func StartNfcapd(ctx context.Context, t testing.TB) *Nfcapd {
 			break
 		}
 	}
-	t.Fatalf("unable to start nfcapd: %s", last)
+	t.Fatalf("unable to start %s: %s", name, last)
 	return nil
 }
 

@@ -81,15 +81,17 @@ func exporterCases() []exporterCase {
 		{name: "softflowd-ipfix", bins: []string{"softflowd"}, run: softflowd(10), quirks: nfdumpQuirks{swappedTimes: true}},
 		{name: "pmacct-v9", bins: []string{"pmacctd"}, run: pmacct(PmacctProbe{Plugin: "nfprobe", Version: 9}), quirks: nfdumpQuirks{v9ICMP: true}},
 		{name: "pmacct-ipfix", bins: []string{"pmacctd"}, run: pmacct(PmacctProbe{Plugin: "nfprobe", Version: 10, Timeouts: timeouts})},
-		{name: "pmacct-sflow", bins: []string{"pmacctd", "sfacctd"}, sflow: true, run: pmacct(PmacctProbe{Plugin: "sfprobe"})},
+		{name: "pmacct-sflow", bins: []string{"pmacctd", "sfacctd", "sfcapd", "nfdump"}, sflow: true, run: pmacct(PmacctProbe{Plugin: "sfprobe"})},
 	}
 }
 
 // TestExporters plays the traffic capture through each real exporter,
 // sends its export to acd's collector and to the reference collector
-// (nfcapd for NetFlow/IPFIX, sfacctd for sFlow) through a relay so both
-// get the same datagrams, and checks that acd reports the same flows,
-// packets and bytes, record for record.
+// (nfcapd for NetFlow/IPFIX; nfdump's sfcapd and pmacct's sfacctd for
+// sFlow) through a relay so all get the same datagrams, and checks that
+// acd reports the same flows, packets and bytes: record for record against
+// nfdump for NetFlow/IPFIX, totals against sfcapd and per 5-tuple against
+// sfacctd for sFlow.
 func TestExporters(t *testing.T) {
 	pcap := trafficPcap(t)
 	for _, tc := range exporterCases() {
@@ -135,13 +137,21 @@ func testNetFlowExporter(ctx context.Context, t *testing.T, tc exporterCase, pca
 }
 
 func testSFlowExporter(ctx context.Context, t *testing.T, tc exporterCase, pcap string, acd *ACD) {
-	tee := NewTee(t, acd.SFlowAddr())
+	sf := StartSfcapd(ctx, t)
+	tee := NewTee(t, acd.SFlowAddr(), sf.Addr())
 	tc.run(ctx, t, pcap, tee.Addr())
 	if err := tee.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 	dgs := tee.Datagrams()
 	got := flowsOf(acd.Stop(ctx, t))
+	// nfdump's sfcapd: one record per flow sample, as acd; totals equal.
+	sf.Stop(ctx, t)
+	if sfTotals := NfdumpTotals(ctx, t, sf.Dir); sfTotals != Sum(got) {
+		t.Errorf("acd totals %v, nfdump (sfcapd) totals %v", Sum(got), sfTotals)
+	} else {
+		t.Logf("nfdump (sfcapd): %v; acd: %v", sfTotals, Sum(got))
+	}
 	// sfacctd reads the relayed datagrams from a capture file.
 	capture := filepath.Join(t.TempDir(), tc.name+".pcap")
 	writeCapture(t, capture, dgs, tee.Addr())

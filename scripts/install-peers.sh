@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages acd's integration tests drive, when missing:
-# softflowd, pmacct (pmacctd, nfacctd), nfdump (nfcapd), tcpdump.
+# softflowd, pmacct (pmacctd, nfacctd, sfacctd), nfdump (nfcapd),
+# nfdump-sflow (sfcapd), tcpdump.
 set -euo pipefail
 need=()
 command -v softflowd >/dev/null || need+=(softflowd)
 command -v pmacctd   >/dev/null || need+=(pmacct)
 command -v nfcapd    >/dev/null || need+=(nfdump)
+command -v sfcapd    >/dev/null || need+=(nfdump-sflow)
 command -v tcpdump   >/dev/null || need+=(tcpdump)
 if [ ${#need[@]} -eq 0 ]; then
   echo "peers: all present"
