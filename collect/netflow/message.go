@@ -89,6 +89,8 @@ type setCounts struct {
 // walkSets decodes the sets of a v9 or IPFIX message body and counts its
 // data records. It skips sets with a reserved id, goes on past a bad
 // template, and stops at a bad set length; it returns the first error.
+// Zero bytes after the last set are padding: some exporters pad every
+// datagram to a fixed size.
 func (d *Decoder) walkSets(e *exporter, body []byte, c *setCtx, out []flow.Record) ([]flow.Record, setCounts, error) {
 	var first error
 	note := func(err error) {
@@ -110,6 +112,9 @@ func (d *Decoder) walkSets(e *exporter, body []byte, c *setCtx, out []flow.Recor
 		}
 		id, length := binary.BigEndian.Uint16(body), int(binary.BigEndian.Uint16(body[2:]))
 		if length < 4 || length > len(body) {
+			if length == 0 && allZero(body) {
+				break // the datagram padded with zeros to a fixed size
+			}
 			note(ErrBadSetLength)
 			n.known = false
 			break

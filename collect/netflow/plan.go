@@ -112,12 +112,16 @@ func elemOf(id uint16) elemInfo {
 		return grp(kBytes, gBytes, 1)
 	case 23: // postOctetDeltaCount (v9 OUT_BYTES)
 		return grp(kBytes, gBytes, 2)
+	case 231: // initiatorOctets (Cisco ASA NSEL NF_F_FWD_FLOW_DELTA_BYTES)
+		return grp(kBytes, gBytes, 3)
 	case 2:
 		return grp(kPackets, gPackets, 0)
 	case 86: // packetTotalCount
 		return grp(kPackets, gPackets, 1)
 	case 24: // postPacketDeltaCount (v9 OUT_PKTS)
 		return grp(kPackets, gPackets, 2)
+	case 298: // initiatorPackets
+		return grp(kPackets, gPackets, 3)
 	case 4:
 		return num(kProto)
 	case 6:
@@ -172,6 +176,14 @@ func elemOf(id uint16) elemInfo {
 		return grp(kStartUp, gStart, 5)
 	case 21:
 		return grp(kEndUp, gEnd, 5)
+	// observationTime* (322-325): the time of the event a record reports
+	// (Cisco ASA NSEL NF_F_EVENT_TIME_MSEC), an end of last resort.
+	case 323:
+		return grp(kEndMs, gEnd, 6)
+	case 324, 325:
+		return tm(kEndNTP, gEnd, 7, 8)
+	case 322:
+		return grp(kEndSec, gEnd, 8)
 	case 160:
 		return num(kInitTime)
 	case 34:
