@@ -51,7 +51,16 @@ Output (stdout):
   --flows --json  one JSON object per flow and line, with fields start and
                   end (RFC 3339, UTC, milliseconds), src, dst, sport, dport,
                   proto (number), packets, bytes, tcp_flags (number), then
-                  the summary object on the last line
+                  the summary object on the last line; also class
+                  (transit, inbound, outbound) and, when an endpoint is a
+                  pseudonym, pseudo ("src" or "dst") and key_epoch
+
+Screening: every flow goes through the screening stage before it is
+counted or printed (see 'acd config dump', section screen): flows between
+two domestic addresses are dropped (only counted), the domestic endpoint of
+the others is replaced by its pseudonym, fields outside screen.fields are
+zeroed. -c FILE gives the domestic space and the key; without a key file,
+pseudonyms are made with a random key that dies with the run.
 
 A progress bar (bytes read, rate, time left) is drawn on stderr when stderr
 is a terminal, unless --no-progress. Ctrl-C stops reading; the flows metered
