@@ -77,6 +77,7 @@ type domain struct {
 	rate     uint32            // learned from options without a sampler id
 	anyRate  uint32            // last learned from any sampler
 	samplers map[uint64]uint32 // sampler or selector id -> rate
+	ifs      *ifTable          // per-interface rates; nil until one is learned
 	initMs   int64             // systemInitTimeMilliseconds
 	hasInit  bool
 }

@@ -44,6 +44,20 @@ func fuzzSeeds(t testing.TB) [][]byte {
 		set(256, 4, cat(ip("10.0.0.1"), varField([]byte("eth0"), false), varField([]byte("x"), true), be64(uint64(testMs)))),
 		set(setTemplateIPFIX, 0, be16(256), be16(0)),
 		set(setOptionsIPFIX, 0, optRecIPFIX(257, []fld{{302, 4, 0}}, []fld{{305, 4, 0}, {306, 4, 0}, {160, 8, 0}}))}}.bytes()
+	// Interface-scoped sampling (ingress, egress, v9 Interface scope) and
+	// data records on those interfaces.
+	ifs := ipfixMsg{export: testSecs, domain: 7, sets: [][]byte{
+		set(setOptionsIPFIX, 0, optRecIPFIX(512, []fld{{10, 4, 0}}, []fld{{34, 4, 0}, {35, 1, 0}})),
+		set(512, 0, cat(be32(3), be32(1000), []byte{2}), cat(be32(4), be32(100), []byte{2})),
+		set(setOptionsIPFIX, 0, optRecIPFIX(513, []fld{{14, 2, 0}}, []fld{{305, 4, 0}, {306, 4, 0}})),
+		set(513, 0, cat(be16(9), be32(1), be32(49))),
+		set(setTemplateIPFIX, 0, tmplRec(258, append(append([]fld{}, ipfixCore...), fld{10, 4, 0}, fld{14, 4, 0})...)),
+		set(258, 0, ifData(3, 5), ifData(4, 9), ifData(8, 9), ifData(3, 5))}}.bytes()
+	ifsV9 := v9Msg{uptime: up, secs: testSecs, source: 42, sets: [][]byte{
+		set(setOptionsV9, 4, optRecV9(256, []fld{{2, 4, 0}}, []fld{{34, 4, 0}})),
+		set(256, 4, cat(be32(1), be32(1000)), cat(be32(2), be32(100))),
+		set(setTemplateV9, 0, tmplRec(300, v4Fields...)), set(300, 4, v4DataUp(), v4DataUp())}}.bytes()
+	seeds = append(seeds, frame(2, ifs), frame(1, ifsV9))
 	v5 := v5Msg{uptime: 1000, secs: testSecs, seq: 3, sampling: 10, recs: []v5Rec{{src: "10.0.0.1", dst: "10.0.0.2", pkts: 1, octets: 40, proto: 6}}}.bytes()
 	return append(seeds, frame(1, tmpl), frame(2, ipfix), frame(0, v5), append(frame(1, v9Data(42, 300)), frame(1, tmpl)...))
 }

@@ -179,6 +179,9 @@ func (d *Decoder) decodeLayout(p *plan, data []byte, c *setCtx, base *flow.Recor
 		r.OutIf = uint32(l.f[lOutIf].get(rec))
 		r.SrcAS = uint32(l.f[lSrcAS].get(rec))
 		r.DstAS = uint32(l.f[lDstAS].get(rec))
+		if c.ifs != nil {
+			c.ifRate(r)
+		}
 		// c.setTimes, by hand: it does not inline.
 		start, okS := c.timeOf(p.startSrc, layTime(rec, l.f[lStart], l.start), &none)
 		end, okE := c.timeOf(p.endSrc, layTime(rec, l.f[lEnd], l.end), &none)

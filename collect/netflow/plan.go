@@ -69,6 +69,8 @@ const (
 	kSampPopulation
 	kSampProbability
 	kSamplerID
+	kScopeIn  // options scope: ingress interface (10, v9 scope type 2)
+	kScopeOut // options scope: egress interface (14)
 )
 
 // Time sources of a plan.
@@ -207,9 +209,26 @@ func elemOf(id uint16) elemInfo {
 }
 
 // maxV9ScopeType is the last NetFlow v9 scope field type (System,
-// Interface, Line Card, Cache, Template); other scope types, such as a
-// sampler id, are read as elements.
+// Interface, Line Card, Cache, Template); of these only Interface is
+// read (see scopeOf); other scope types, such as a sampler id, are read
+// as elements.
 const maxV9ScopeType = 5
+
+// v9ScopeInterface is the NetFlow v9 scope field type Interface: its
+// value is an ifIndex.
+const v9ScopeInterface = 2
+
+// scopeOf returns what an options template scope field means: an
+// interface scope, or the element as usual.
+func scopeOf(id uint16, ver uint8) elemInfo {
+	switch {
+	case id == 10 || (id == v9ScopeInterface && ver == versionV9):
+		return elemInfo{kind: kScopeIn, minN: 1, maxN: 8}
+	case id == 14:
+		return elemInfo{kind: kScopeOut, minN: 1, maxN: 8}
+	}
+	return elemOf(id)
+}
 
 // maxRecordLen bounds a record: it must fit in one set.
 const maxRecordLen = 65535 - 4
@@ -227,10 +246,13 @@ func buildPlan(specs []fieldSpec, ver uint8, options bool) (plan, bool) {
 		} else {
 			p.recLen += int(f.n)
 		}
-		if f.pen != 0 || (f.scope && ver == versionV9 && f.id <= maxV9ScopeType) {
+		if f.pen != 0 || (f.scope && ver == versionV9 && f.id <= maxV9ScopeType && f.id != v9ScopeInterface) {
 			continue // enterprise elements are skipped; v9 scope types 1-5 are not elements
 		}
 		in := elemOf(f.id)
+		if options && f.scope {
+			in = scopeOf(f.id, ver)
+		}
 		if in.kind == kSkip || f.n == varLen || f.n < in.minN || f.n > in.maxN {
 			continue
 		}
@@ -301,6 +323,8 @@ type recVals struct {
 	sampler      uint64
 	hasSampler   bool
 	hasICMPField bool
+	scope        uint8  // options record scoped by an interface: scopeIn or scopeOut
+	scopeIf      uint32 // its ifIndex
 }
 
 // uintBE reads a big-endian unsigned integer of 1 to 8 bytes.
@@ -429,6 +453,10 @@ func applyRare(v *recVals, k uint8, b []byte) {
 		}
 	case kSamplerID:
 		v.sampler, v.hasSampler = uintBE(b), true
+	case kScopeIn:
+		v.scope, v.scopeIf = scopeIn, uint32(uintBE(b))
+	case kScopeOut:
+		v.scope, v.scopeIf = scopeOut, uint32(uintBE(b))
 	}
 }
 

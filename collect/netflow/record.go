@@ -21,6 +21,7 @@ type setCtx struct {
 	dom     *domain
 	rate    uint32
 	rateSrc flow.SamplingSource
+	ifs     *ifTable // the domain's interface rates; nil if none or overridden
 
 	clamped int // records whose times were clamped
 }
@@ -34,8 +35,14 @@ func (c *setCtx) setNow(nowNs int64, cfg *Config) {
 }
 
 // setSampling sets the sampling rate of records that carry no sampling
-// field: override, then what the exporter said, then the default.
+// field: override, then what the exporter said, then the default. Unless
+// overridden, records of a domain with an interface table then look up
+// their interfaces in it (c.ifs).
 func (d *Decoder) setSampling(e *exporter, c *setCtx, said uint32) {
+	c.ifs = nil
+	if e.override == 0 && c.dom != nil {
+		c.ifs = c.dom.ifs
+	}
 	switch {
 	case e.override > 0:
 		c.rate, c.rateSrc = e.override, flow.SamplingOverride
@@ -158,6 +165,9 @@ func (d *Decoder) finish(r *flow.Record, v *recVals, p *plan, c *setCtx) {
 	c.setTimes(r, p, v)
 	if p.hasICMP && v.hasICMPField && (r.Proto == 1 || r.Proto == 58) {
 		r.SrcPort, r.DstPort = 0, v.icmp
+	}
+	if c.ifs != nil {
+		c.ifRate(r)
 	}
 	if p.hasSampling && r.SamplingSource != flow.SamplingOverride {
 		rate := v.rate()
