@@ -160,6 +160,3 @@ func (r *Record) ScaledBytes() uint64 { return r.Bytes * r.rate() }
 
 // ScaledPackets returns Packets multiplied by the sampling rate.
 func (r *Record) ScaledPackets() uint64 { return r.Packets * r.rate() }
-
-// UnixMilli converts t to milliseconds since the epoch.
-func UnixMilli(t time.Time) int64 { return t.UnixMilli() }

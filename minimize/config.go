@@ -49,19 +49,6 @@ type RetentionConfig struct {
 	Interval time.Duration `yaml:"interval"`
 }
 
-// TTL returns the retention of class c (0 for classes never kept).
-func (r RetentionConfig) TTL(c flow.Class) time.Duration {
-	switch c {
-	case flow.ClassTransit:
-		return r.Transit
-	case flow.ClassInbound:
-		return r.Inbound
-	case flow.ClassOutbound:
-		return r.Outbound
-	}
-	return 0
-}
-
 // DefaultConfig keeps transit, inbound and outbound records with the
 // fields detection needs, rotates keys daily, and retains minimized data
 // 30 days (transit 7).
