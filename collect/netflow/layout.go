@@ -182,18 +182,11 @@ func (d *Decoder) decodeLayout(p *plan, data []byte, c *setCtx, base *flow.Recor
 		if c.ifs != nil {
 			c.ifRate(r)
 		}
-		// c.setTimes, by hand: it does not inline.
+		// c.setTimes, by hand (it does not inline): the raw values come
+		// from the layout, not from recVals.
 		start, okS := c.timeOf(p.startSrc, layTime(rec, l.f[lStart], l.start), &none)
 		end, okE := c.timeOf(p.endSrc, layTime(rec, l.f[lEnd], l.end), &none)
-		switch {
-		case okS && okE:
-		case okS:
-			end = start
-		case okE:
-			start = end
-		default:
-			start, end = c.exportMs, c.exportMs
-		}
+		start, end = c.span(start, okS, end, okE)
 		c.clampInto(r, start, end)
 		if l.icmp && (r.Proto == 1 || r.Proto == 58) {
 			r.SrcPort, r.DstPort = 0, uint16(l.f[lICMP].get(rec))

@@ -185,6 +185,13 @@ func (d *Decoder) finish(r *flow.Record, v *recVals, p *plan, c *setCtx) {
 func (c *setCtx) setTimes(r *flow.Record, p *plan, v *recVals) {
 	start, okS := c.timeOf(p.startSrc, v.start, v)
 	end, okE := c.timeOf(p.endSrc, v.end, v)
+	start, end = c.span(start, okS, end, okE)
+	c.clampInto(r, start, end)
+}
+
+// span completes a flow's times when the record gave only one of them
+// (a flow of one instant) or none (the export time).
+func (c *setCtx) span(start int64, okS bool, end int64, okE bool) (int64, int64) {
 	switch {
 	case okS && okE:
 	case okS:
@@ -194,7 +201,7 @@ func (c *setCtx) setTimes(r *flow.Record, p *plan, v *recVals) {
 	default:
 		start, end = c.exportMs, c.exportMs
 	}
-	c.clampInto(r, start, end)
+	return start, end
 }
 
 // clampInto sets r's times to start and end, clamped to what is
