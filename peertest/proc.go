@@ -16,7 +16,7 @@ import (
 type proc struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *SyncBuffer
 	exited chan struct{} // closed when the process has been waited for
 	err    error         // Wait's result, set before exited is closed
 }
@@ -24,7 +24,7 @@ type proc struct {
 // startProc starts bin with args, its output collected for messages.
 func startProc(t testing.TB, dir, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: bin, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{name: bin, out: &SyncBuffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	// Its own process group, so that cleanup also ends the children
@@ -64,20 +64,21 @@ func (p *proc) wait(ctx context.Context) error {
 
 func (p *proc) String() string { return strings.Join(p.cmd.Args, " ") }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a
-// process's stdout and stderr copiers.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers
+// (a process's stdout and stderr copiers, a test polling its log). The
+// zero value is ready to use.
+type SyncBuffer struct {
 	mu sync.Mutex // guards b
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -12,31 +11,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/acd-org/acd/peertest"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer process and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func buildAcd(t *testing.T) string {
 	t.Helper()
@@ -50,7 +30,7 @@ func buildAcd(t *testing.T) string {
 
 // waitLog waits until the JSON log holds a line matching re and returns
 // its first submatch.
-func waitLog(t *testing.T, logs *syncBuffer, re *regexp.Regexp) string {
+func waitLog(t *testing.T, logs *peertest.SyncBuffer, re *regexp.Regexp) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -120,7 +100,7 @@ screen:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs peertest.SyncBuffer
 	cmd := exec.Command(bin, "serve", "-c", cfg)
 	cmd.Stderr = &logs
 	cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
