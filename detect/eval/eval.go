@@ -1,0 +1,361 @@
+// Package eval measures the detectors against ground truth: it streams a
+// flowgen/scenario scenario through the real screening stage and the
+// detection engine, then compares the suspects with the scenario's labels.
+// It reports, per role and overall, precision, recall and F1, the time to
+// detect (event time from an attacker's first record to its first finding;
+// wall time from the batch that crossed the threshold to the finding), and
+// the memory per tracked key. acd eval and the detectors' tests use it.
+package eval
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/flow"
+	"github.com/acd-org/acd/flowgen/scenario"
+	"github.com/acd-org/acd/minimize"
+)
+
+// Options tune a run.
+type Options struct {
+	Engine    detect.Config // default detect.DefaultConfig()
+	BatchSize int           // records per batch (default 1024)
+	// Progress, when set, is called after each batch with the event time
+	// reached and the scenario's end.
+	Progress func(at, end time.Time)
+}
+
+// roleOf maps a label role to the suspect role it expects; c2-client
+// (the infected internal hosts) is evidence of a C2 server, not a suspect
+// role of its own, and is not scored.
+func roleOf(l string) (detect.Role, bool) {
+	switch l {
+	case scenario.RoleScanner:
+		return detect.RoleScanner, true
+	case scenario.RoleBruteforce:
+		return detect.RoleBruteforce, true
+	case scenario.RoleDDoSSource:
+		return detect.RoleDDoSSource, true
+	case scenario.RoleDDoSVictim:
+		return detect.RoleDDoSVictim, true
+	case scenario.RoleReflector:
+		return detect.RoleReflector, true
+	case scenario.RoleC2:
+		return detect.RoleC2, true
+	}
+	return "", false
+}
+
+// Result is the outcome of one scenario.
+type Result struct {
+	Scenario string                  `json:"scenario"`
+	Records  uint64                  `json:"records"` // records the detectors received (after screening)
+	Wall     time.Duration           `json:"wall_ns"` // wall time of the run
+	Scores   []Score                 `json:"scores"`  // per role, roles with labels or findings only
+	Stats    map[string]detect.Stats `json:"stats"`   // per detector, before the final flush
+	Misses   []Item                  `json:"misses,omitempty"`
+	False    []Item                  `json:"false_positives,omitempty"`
+	Suspects []detect.Suspect        `json:"-"`
+}
+
+// Item is one missed label or one false finding.
+type Item struct {
+	Address string      `json:"address"`
+	Role    detect.Role `json:"role"`
+	Attack  int         `json:"attack"` // -1 for false positives
+	Kind    string      `json:"kind,omitempty"`
+	Score   float64     `json:"score,omitempty"`
+}
+
+// Score counts one role's outcome.
+type Score struct {
+	Role      detect.Role `json:"role"`
+	TP        int         `json:"tp"`
+	FP        int         `json:"fp"`
+	FN        int         `json:"fn"`
+	Precision float64     `json:"precision"`
+	Recall    float64     `json:"recall"`
+	F1        float64     `json:"f1"`
+	// Event time from a labelled address's first record in its attack to
+	// its first finding in that role (true positives): median and max.
+	EventMedian time.Duration `json:"event_latency_median_ns"`
+	EventMax    time.Duration `json:"event_latency_max_ns"`
+	// Wall time from the batch that made the finding to the finding.
+	WallMax time.Duration `json:"wall_latency_max_ns"`
+	events  []time.Duration
+}
+
+type key struct {
+	k    detect.Key
+	role detect.Role
+}
+
+type firstFinding struct {
+	event int64
+	wall  time.Duration
+}
+
+// Run streams scenario cfg through screening and the detectors made by
+// build (a fresh set per run) and scores the suspects.
+func Run(ctx context.Context, cfg scenario.Config, build func() ([]detect.Detector, error), opt Options) (*Result, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = flow.DefaultBatchSize
+	}
+	if opt.Engine.MaxSuspects == 0 {
+		opt.Engine = detect.DefaultConfig()
+	}
+	gen, err := scenario.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dets, err := build()
+	if err != nil {
+		return nil, err
+	}
+	first := map[key]firstFinding{}
+	var batchWall time.Time
+	eng, err := detect.New(opt.Engine, dets, detect.Deps{OnFinding: func(f *detect.Finding, event int64, wall time.Time) {
+		k := key{detect.Key{Addr: f.Addr, Bits: f.Bits, Pseudo: f.Pseudo}, f.Role}
+		if f.Pseudo {
+			k.k.KeyEpoch = f.KeyEpoch
+		}
+		if _, ok := first[k]; !ok {
+			first[k] = firstFinding{event: event, wall: wall.Sub(batchWall)}
+		}
+	}})
+	if err != nil {
+		return nil, err
+	}
+	sw := &switchSink{next: eng}
+	scfg := minimize.DefaultConfig()
+	for _, p := range scenario.InternalPrefixes() {
+		scfg.Domestic.Add = append(scfg.Domestic.Add, p.String())
+	}
+	screen, err := minimize.New(scfg, minimize.Deps{Next: sw, EphemeralKey: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := screen.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer screen.Stop()
+
+	labels := gen.Labels()
+	pseudo := pseudonyms(screen, sw, labels)
+
+	pool := flow.NewBatchPool(opt.BatchSize)
+	start := time.Now()
+	end := gen.End()
+	for n := 0; ; n++ {
+		if n%64 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		b := pool.Get()
+		b.Records = b.Records[:cap(b.Records)]
+		k := gen.Next(b.Records, time.Time{})
+		b.Records = b.Records[:k]
+		if k == 0 {
+			b.Release()
+			break
+		}
+		at := b.Records[k-1].Start
+		batchWall = time.Now()
+		screen.Consume(b)
+		if opt.Progress != nil && n%256 == 0 {
+			opt.Progress(detect.Millis(at), end)
+		}
+	}
+	stats := eng.Stats()
+	eng.Flush()
+	res := &Result{Scenario: cfg.Name, Records: eng.Records(), Wall: time.Since(start), Stats: stats}
+	res.Suspects, _ = eng.Book().Query(detect.Filter{})
+	res.score(labels, pseudo, first)
+	return res, nil
+}
+
+// switchSink sends batches to next, or captures them while capturing.
+type switchSink struct {
+	next      flow.Sink
+	capturing bool
+	captured  []flow.Record
+}
+
+func (s *switchSink) Consume(b *flow.Batch) {
+	if s.capturing {
+		s.captured = append(s.captured, b.Records...)
+		b.Release()
+		return
+	}
+	s.next.Consume(b)
+}
+
+// pseudonyms maps each internal labelled address to its pseudonym (and
+// key epoch) by screening one synthetic record per label through the
+// run's own screening stage: detectors only ever see the pseudonyms.
+func pseudonyms(screen *minimize.Screen, sw *switchSink, labels []scenario.Label) map[int]detect.Key {
+	out := map[int]detect.Key{}
+	ext := flow.AddrFromNetip(scenario.ExternalPrefixes()[0].Addr())
+	sw.capturing = true
+	defer func() { sw.capturing = false }()
+	for i, l := range labels {
+		if !internal(l.Addr) {
+			continue
+		}
+		sw.captured = sw.captured[:0]
+		r := flow.Record{Start: l.First.UnixMilli(), End: l.First.UnixMilli(), SrcAddr: ext, DstAddr: l.Addr, Proto: 6, Packets: 1, Bytes: 40}
+		if !l.Addr.Is4() {
+			r.SrcAddr = flow.AddrFromNetip(scenario.ExternalPrefixes()[1].Addr())
+		}
+		screen.Consume(&flow.Batch{Records: []flow.Record{r}})
+		if len(sw.captured) == 1 && sw.captured[0].Pseudo&flow.PseudoDst != 0 {
+			c := sw.captured[0]
+			out[i] = detect.Key{Addr: c.DstAddr, Pseudo: true, KeyEpoch: c.KeyEpoch}
+		}
+	}
+	return out
+}
+
+func internal(a flow.Addr) bool {
+	ip := a.Netip()
+	for _, p := range scenario.InternalPrefixes() {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *Result) score(labels []scenario.Label, pseudo map[int]detect.Key, first map[key]firstFinding) {
+	want := map[key]scenario.Label{}
+	for i, l := range labels {
+		role, ok := roleOf(l.Role)
+		if !ok {
+			continue
+		}
+		k := detect.Key{Addr: l.Addr}
+		if pk, ok := pseudo[i]; ok {
+			k = pk
+		} else if internal(l.Addr) {
+			continue // could not be mapped; cannot be scored
+		}
+		kk := key{k, role}
+		if old, dup := want[kk]; dup && old.First.Before(l.First) {
+			continue
+		}
+		want[kk] = l
+	}
+	scores := map[detect.Role]*Score{}
+	get := func(role detect.Role) *Score {
+		s := scores[role]
+		if s == nil {
+			s = &Score{Role: role}
+			scores[role] = s
+		}
+		return s
+	}
+	got := map[key]float64{}
+	for _, s := range r.Suspects {
+		for _, e := range s.Evidence {
+			kk := key{s.Key, e.Role}
+			got[kk] = max(got[kk], e.Score)
+		}
+	}
+	for kk, score := range got {
+		s := get(kk.role)
+		l, ok := want[kk]
+		if !ok {
+			s.FP++
+			r.False = append(r.False, Item{Address: kk.k.String(), Role: kk.role, Attack: -1, Score: score})
+			continue
+		}
+		s.TP++
+		if ff, ok := first[kk]; ok {
+			lat := time.Duration(ff.event-l.First.UnixMilli()) * time.Millisecond
+			s.events = append(s.events, max(lat, 0))
+			s.WallMax = max(s.WallMax, ff.wall)
+		}
+	}
+	for kk, l := range want {
+		if _, ok := got[kk]; !ok {
+			get(kk.role).FN++
+			r.Misses = append(r.Misses, Item{Address: kk.k.String(), Role: kk.role, Attack: l.Attack, Kind: l.Kind})
+		}
+	}
+	for _, role := range detect.Roles() {
+		if s, ok := scores[role]; ok {
+			s.finish()
+			r.Scores = append(r.Scores, *s)
+		}
+	}
+	sortItems(r.Misses)
+	sortItems(r.False)
+}
+
+func sortItems(items []Item) {
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if a.Role != b.Role {
+			return a.Role < b.Role
+		}
+		if a.Attack != b.Attack {
+			return a.Attack < b.Attack
+		}
+		pa, _ := netip.ParsePrefix(a.Address)
+		_ = pa
+		return a.Address < b.Address
+	})
+}
+
+func (s *Score) finish() {
+	s.Precision, s.Recall, s.F1 = prf(s.TP, s.FP, s.FN)
+	if len(s.events) > 0 {
+		slices.Sort(s.events)
+		s.EventMedian = s.events[len(s.events)/2]
+		s.EventMax = s.events[len(s.events)-1]
+	}
+}
+
+// prf returns precision, recall and F1; an empty denominator counts as
+// perfect (no findings: precision 1; nothing to find: recall 1).
+func prf(tp, fp, fn int) (p, r, f float64) {
+	p, r = 1, 1
+	if tp+fp > 0 {
+		p = float64(tp) / float64(tp+fp)
+	}
+	if tp+fn > 0 {
+		r = float64(tp) / float64(tp+fn)
+	}
+	if p+r > 0 {
+		f = 2 * p * r / (p + r)
+	}
+	return round(p), round(r), round(f)
+}
+
+func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// Total sums scores over roles (and over results), recomputing the ratios.
+func Total(scores ...Score) Score {
+	t := Score{Role: "all"}
+	for _, s := range scores {
+		t.TP += s.TP
+		t.FP += s.FP
+		t.FN += s.FN
+		t.EventMax = max(t.EventMax, s.EventMax)
+		t.WallMax = max(t.WallMax, s.WallMax)
+		t.events = append(t.events, s.events...)
+	}
+	t.finish()
+	return t
+}
+
+// String summarizes a score on one line.
+func (s Score) String() string {
+	return fmt.Sprintf("%-12s tp %5d fp %4d fn %4d  precision %.4f recall %.4f f1 %.4f  latency median %v max %v",
+		s.Role, s.TP, s.FP, s.FN, s.Precision, s.Recall, s.F1, s.EventMedian, s.EventMax)
+}
