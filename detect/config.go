@@ -10,10 +10,11 @@ import (
 // Config is the engine's part of the detection configuration (key
 // "detect"; each detector has its own section beside it).
 type Config struct {
-	// Lateness is how far behind the latest record end a record may
-	// arrive and still count: windows close that much after event time
-	// passed their end. Exporters report a flow when it ends (or on their
-	// active timeout), so this covers their flush interval.
+	// Lateness is how far a record's end may lag behind the latest
+	// record start seen (the stream's position) and still count: windows
+	// close that much after the stream passed their end. Exporters report
+	// a flow when it ends or on their active timeout, so its end is close
+	// to the stream's position; this covers their flush delays.
 	Lateness time.Duration `yaml:"lateness"`
 	// IdleAdvance (live feed only): when no record has arrived for this
 	// long, event time follows the wall clock, so windows still close

@@ -12,6 +12,14 @@ import "github.com/acd-org/acd/flow"
 // arrive late and out of order: a detector files each record under the
 // window of its own time, and counts the records whose window has already
 // been closed by Advance as late (Stats.Late) instead of using them.
+//
+// The watermark is the latest record start seen less the lateness. File
+// records by their end (a flow is reported when it ends, or at the
+// exporter's active timeout): a long flow then never looks late, whether
+// the input comes in export order (live exporters, pcap meter) or in start
+// order (generated scenarios). A detector that files by start (beacon
+// connection times) must expect long flows reported at their end to be
+// late.
 type Detector interface {
 	// Name is the detector's label ("scan", "bruteforce", ...): metrics,
 	// evidence and configuration use it.

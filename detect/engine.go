@@ -25,8 +25,8 @@ type Deps struct {
 	Live bool
 	Now  func() time.Time // wall clock (default time.Now)
 	// OnFinding, when set, sees every finding that reaches the book, with
-	// the event time reached (the latest record end) and the wall time it
-	// was emitted (acd eval measures time to detect).
+	// the event time reached (the latest record start) and the wall time
+	// it was emitted (acd eval measures time to detect).
 	OnFinding func(f *Finding, event int64, wall time.Time)
 }
 
@@ -41,9 +41,9 @@ type Engine struct {
 	book  *Book
 
 	mu       sync.Mutex
-	maxEnd   int64     // latest record end seen (event time, ms)
-	lastWall time.Time // wall time when maxEnd last moved
-	wm       int64     // watermark: maxEnd - lateness, never decreasing
+	maxStart int64     // latest record start seen (event time, ms): the stream's position
+	lastWall time.Time // wall time when maxStart last moved
+	wm       int64     // watermark: maxStart - lateness, never decreasing
 	emitters []Emit
 	records  uint64
 
@@ -79,7 +79,7 @@ func New(cfg Config, dets []Detector, deps Deps) (*Engine, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	e := &Engine{cfg: cfg, deps: deps, dets: dets, allow: allow, book: deps.Book, maxEnd: math.MinInt64, wm: math.MinInt64}
+	e := &Engine{cfg: cfg, deps: deps, dets: dets, allow: allow, book: deps.Book, maxStart: math.MinInt64, wm: math.MinInt64}
 	if e.book == nil {
 		e.book = NewBook(cfg.MaxSuspects, nil)
 	}
@@ -127,7 +127,7 @@ func (e *Engine) emit(detector string, f *Finding) {
 	}
 	e.m.findings.WithLabelValues(detector).Inc()
 	if e.deps.OnFinding != nil {
-		e.deps.OnFinding(f, e.maxEnd, e.deps.Now())
+		e.deps.OnFinding(f, e.maxStart, e.deps.Now())
 	}
 	e.book.Add(*f)
 }
@@ -151,29 +151,28 @@ func (e *Engine) Observe(recs []flow.Record) {
 	defer e.mu.Unlock()
 	e.records += uint64(len(recs))
 	e.m.records.Add(float64(len(recs)))
-	maxEnd := e.maxEnd
+	maxStart := e.maxStart
 	var limit int64 = math.MaxInt64
 	if e.deps.Live {
 		limit = e.deps.Now().Add(e.cfg.MaxFuture).UnixMilli()
 	}
 	for i := range recs {
-		end := max(recs[i].End, recs[i].Start)
-		if end > limit {
+		if st := recs[i].Start; st > limit {
 			e.m.future.Inc()
-			continue
+		} else if st > maxStart {
+			maxStart = st
 		}
-		maxEnd = max(maxEnd, end)
 	}
-	moved := maxEnd > e.maxEnd
+	moved := maxStart > e.maxStart
 	if moved {
-		e.maxEnd = maxEnd
+		e.maxStart = maxStart
 		e.lastWall = e.deps.Now()
 	}
 	for i, d := range e.dets {
 		d.Observe(recs, e.wm, e.emitters[i])
 	}
 	if moved {
-		e.advanceLocked(maxEnd - e.cfg.Lateness.Milliseconds())
+		e.advanceLocked(maxStart - e.cfg.Lateness.Milliseconds())
 	}
 }
 
@@ -200,14 +199,14 @@ func (e *Engine) Watermark() int64 {
 func (e *Engine) Tick(now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.maxEnd == math.MinInt64 {
+	if e.maxStart == math.MinInt64 {
 		return
 	}
 	idle := now.Sub(e.lastWall)
 	if idle < e.cfg.IdleAdvance {
 		return
 	}
-	e.advanceLocked(e.maxEnd + idle.Milliseconds() - e.cfg.Lateness.Milliseconds())
+	e.advanceLocked(e.maxStart + idle.Milliseconds() - e.cfg.Lateness.Milliseconds())
 }
 
 // Flush closes every window (end of input) and emits what is left.

@@ -40,6 +40,8 @@ func (c Config) Validate() error {
 type Deps struct {
 	Logger   *slog.Logger
 	Gatherer prometheus.Gatherer
+	// API serves /api/ (console/api.New); nil serves no API.
+	API http.Handler
 }
 
 // Server serves HTTP. New does no I/O; Start binds; Stop shuts down
@@ -60,6 +62,9 @@ func New(cfg Config, deps Deps) *Server {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if deps.API != nil {
+		mux.Handle("/api/", deps.API)
+	}
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)

@@ -26,9 +26,9 @@ import (
 type Options struct {
 	Engine    detect.Config // default detect.DefaultConfig()
 	BatchSize int           // records per batch (default 1024)
-	// Progress, when set, is called after each batch with the event time
-	// reached and the scenario's end.
-	Progress func(at, end time.Time)
+	// Progress, when set, is called now and then with the share of the
+	// scenario done (0..1, by event time).
+	Progress func(done float64)
 }
 
 // roleOf maps a label role to the suspect role it expects; c2-client
@@ -104,29 +104,61 @@ type firstFinding struct {
 // Run streams scenario cfg through screening and the detectors made by
 // build (a fresh set per run) and scores the suspects.
 func Run(ctx context.Context, cfg scenario.Config, build func() ([]detect.Detector, error), opt Options) (*Result, error) {
-	if opt.BatchSize <= 0 {
-		opt.BatchSize = flow.DefaultBatchSize
-	}
-	if opt.Engine.MaxSuspects == 0 {
-		opt.Engine = detect.DefaultConfig()
-	}
 	gen, err := scenario.New(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = flow.DefaultBatchSize
+	}
+	src := func(ctx context.Context, sink flow.Sink) error {
+		pool := flow.NewBatchPool(opt.BatchSize)
+		begin, span := gen.Config().Start.UnixMilli(), float64(gen.Config().Duration.Milliseconds())
+		for n := 0; ; n++ {
+			if n%64 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			b := pool.Get()
+			b.Records = b.Records[:cap(b.Records)]
+			k := gen.Next(b.Records, time.Time{})
+			b.Records = b.Records[:k]
+			if k == 0 {
+				b.Release()
+				return nil
+			}
+			at := b.Records[k-1].Start
+			sink.Consume(b)
+			if opt.Progress != nil && n%256 == 0 {
+				opt.Progress(float64(at-begin) / span)
+			}
+		}
+	}
+	return run(ctx, cfg.Name, src, gen.Labels(), scenario.InternalPrefixes(), build, opt)
+}
+
+// source feeds unscreened batches to sink.
+type source func(ctx context.Context, sink flow.Sink) error
+
+// run is the pipeline shared by scenarios and labelled captures:
+// source → screening (domestic space; an ephemeral key) → engine, then
+// scoring against labels.
+func run(ctx context.Context, name string, src source, labels []scenario.Label, domestic []netip.Prefix, build func() ([]detect.Detector, error), opt Options) (*Result, error) {
+	if opt.Engine.MaxSuspects == 0 {
+		opt.Engine = detect.DefaultConfig()
 	}
 	dets, err := build()
 	if err != nil {
 		return nil, err
 	}
 	first := map[key]firstFinding{}
-	var batchWall time.Time
+	bw := &batchWall{}
 	eng, err := detect.New(opt.Engine, dets, detect.Deps{OnFinding: func(f *detect.Finding, event int64, wall time.Time) {
 		k := key{detect.Key{Addr: f.Addr, Bits: f.Bits, Pseudo: f.Pseudo}, f.Role}
 		if f.Pseudo {
 			k.k.KeyEpoch = f.KeyEpoch
 		}
 		if _, ok := first[k]; !ok {
-			first[k] = firstFinding{event: event, wall: wall.Sub(batchWall)}
+			first[k] = firstFinding{event: event, wall: wall.Sub(bw.t)}
 		}
 	}})
 	if err != nil {
@@ -134,7 +166,7 @@ func Run(ctx context.Context, cfg scenario.Config, build func() ([]detect.Detect
 	}
 	sw := &switchSink{next: eng}
 	scfg := minimize.DefaultConfig()
-	for _, p := range scenario.InternalPrefixes() {
+	for _, p := range domestic {
 		scfg.Domestic.Add = append(scfg.Domestic.Add, p.String())
 	}
 	screen, err := minimize.New(scfg, minimize.Deps{Next: sw, EphemeralKey: true})
@@ -145,38 +177,30 @@ func Run(ctx context.Context, cfg scenario.Config, build func() ([]detect.Detect
 		return nil, err
 	}
 	defer screen.Stop()
+	pseudo := pseudonyms(screen, sw, labels, domestic)
 
-	labels := gen.Labels()
-	pseudo := pseudonyms(screen, sw, labels)
-
-	pool := flow.NewBatchPool(opt.BatchSize)
 	start := time.Now()
-	end := gen.End()
-	for n := 0; ; n++ {
-		if n%64 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		b := pool.Get()
-		b.Records = b.Records[:cap(b.Records)]
-		k := gen.Next(b.Records, time.Time{})
-		b.Records = b.Records[:k]
-		if k == 0 {
-			b.Release()
-			break
-		}
-		at := b.Records[k-1].Start
-		batchWall = time.Now()
-		screen.Consume(b)
-		if opt.Progress != nil && n%256 == 0 {
-			opt.Progress(detect.Millis(at), end)
-		}
+	bw.next = screen
+	if err := src(ctx, bw); err != nil {
+		return nil, err
 	}
 	stats := eng.Stats()
 	eng.Flush()
-	res := &Result{Scenario: cfg.Name, Records: eng.Records(), Wall: time.Since(start), Stats: stats}
+	res := &Result{Scenario: name, Records: eng.Records(), Wall: time.Since(start), Stats: stats}
 	res.Suspects, _ = eng.Book().Query(detect.Filter{})
-	res.score(labels, pseudo, first)
+	res.score(labels, pseudo, first, domestic)
 	return res, nil
+}
+
+// batchWall notes the wall time each batch enters the pipeline.
+type batchWall struct {
+	t    time.Time
+	next flow.Sink
+}
+
+func (b *batchWall) Consume(batch *flow.Batch) {
+	b.t = time.Now()
+	b.next.Consume(batch)
 }
 
 // switchSink sends batches to next, or captures them while capturing.
@@ -198,19 +222,21 @@ func (s *switchSink) Consume(b *flow.Batch) {
 // pseudonyms maps each internal labelled address to its pseudonym (and
 // key epoch) by screening one synthetic record per label through the
 // run's own screening stage: detectors only ever see the pseudonyms.
-func pseudonyms(screen *minimize.Screen, sw *switchSink, labels []scenario.Label) map[int]detect.Key {
+func pseudonyms(screen *minimize.Screen, sw *switchSink, labels []scenario.Label, domestic []netip.Prefix) map[int]detect.Key {
 	out := map[int]detect.Key{}
-	ext := flow.AddrFromNetip(scenario.ExternalPrefixes()[0].Addr())
+	// A documentation address (RFC 5737, RFC 3849) as the other end:
+	// outside any sensible domestic space.
+	ext4, ext6 := flow.AddrFromNetip(netip.MustParseAddr("192.0.2.1")), flow.AddrFromNetip(netip.MustParseAddr("2001:db8:ffff::1"))
 	sw.capturing = true
 	defer func() { sw.capturing = false }()
 	for i, l := range labels {
-		if !internal(l.Addr) {
+		if !internal(l.Addr, domestic) {
 			continue
 		}
 		sw.captured = sw.captured[:0]
-		r := flow.Record{Start: l.First.UnixMilli(), End: l.First.UnixMilli(), SrcAddr: ext, DstAddr: l.Addr, Proto: 6, Packets: 1, Bytes: 40}
+		r := flow.Record{Start: l.First.UnixMilli(), End: l.First.UnixMilli(), SrcAddr: ext4, DstAddr: l.Addr, Proto: 6, Packets: 1, Bytes: 40}
 		if !l.Addr.Is4() {
-			r.SrcAddr = flow.AddrFromNetip(scenario.ExternalPrefixes()[1].Addr())
+			r.SrcAddr = ext6
 		}
 		screen.Consume(&flow.Batch{Records: []flow.Record{r}})
 		if len(sw.captured) == 1 && sw.captured[0].Pseudo&flow.PseudoDst != 0 {
@@ -221,9 +247,9 @@ func pseudonyms(screen *minimize.Screen, sw *switchSink, labels []scenario.Label
 	return out
 }
 
-func internal(a flow.Addr) bool {
+func internal(a flow.Addr, domestic []netip.Prefix) bool {
 	ip := a.Netip()
-	for _, p := range scenario.InternalPrefixes() {
+	for _, p := range domestic {
 		if p.Contains(ip) {
 			return true
 		}
@@ -231,7 +257,7 @@ func internal(a flow.Addr) bool {
 	return false
 }
 
-func (r *Result) score(labels []scenario.Label, pseudo map[int]detect.Key, first map[key]firstFinding) {
+func (r *Result) score(labels []scenario.Label, pseudo map[int]detect.Key, first map[key]firstFinding, domestic []netip.Prefix) {
 	want := map[key]scenario.Label{}
 	for i, l := range labels {
 		role, ok := roleOf(l.Role)
@@ -241,7 +267,7 @@ func (r *Result) score(labels []scenario.Label, pseudo map[int]detect.Key, first
 		k := detect.Key{Addr: l.Addr}
 		if pk, ok := pseudo[i]; ok {
 			k = pk
-		} else if internal(l.Addr) {
+		} else if internal(l.Addr, domestic) {
 			continue // could not be mapped; cannot be scored
 		}
 		kk := key{k, role}
@@ -306,8 +332,6 @@ func sortItems(items []Item) {
 		if a.Attack != b.Attack {
 			return a.Attack < b.Attack
 		}
-		pa, _ := netip.ParsePrefix(a.Address)
-		_ = pa
 		return a.Address < b.Address
 	})
 }

@@ -34,7 +34,7 @@ func TestScore(t *testing.T) {
 	first := map[key]firstFinding{
 		{detect.Key{Addr: a("100.64.1.1")}, detect.RoleScanner}: {event: t0.Add(90 * time.Second).UnixMilli(), wall: time.Millisecond},
 	}
-	res.score(labels, pseudo, first)
+	res.score(labels, pseudo, first, scenario.InternalPrefixes())
 	want := map[detect.Role][3]int{detect.RoleScanner: {1, 2, 1}, detect.RoleC2: {1, 0, 0}, detect.RoleDDoSVictim: {1, 0, 0}}
 	if len(res.Scores) != len(want) {
 		t.Fatalf("scores %+v", res.Scores)

@@ -1,0 +1,186 @@
+// Package api is acd's REST API, served under /api/v1/. Every request
+// carries an API token (Authorization: Bearer acd_...; see acd token) and
+// is authorized by the token's role. Responses are JSON with
+// Cache-Control: no-store; errors are {"error": "..."} with the HTTP
+// status saying what kind (400 bad parameter, 401 no valid token, 403
+// role not allowed, 404 no such thing, 405 wrong method, 5xx server).
+//
+// Endpoints (README.md has the parameters and examples):
+//
+//	GET /api/v1/suspects             the detection stage's suspects, filtered
+//	GET /api/v1/suspects/{address}   one suspect (a prefix's slash may be %2F)
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/store"
+)
+
+// Authenticator turns a bearer token's secret into a principal; an error
+// wrapping store.ErrUnauthenticated means the secret is not valid (401),
+// any other error is the authenticator's own failure (500).
+// *store.DB implements it.
+type Authenticator interface {
+	Authenticate(ctx context.Context, secret string) (store.Principal, error)
+}
+
+// Interface guard.
+var _ Authenticator = (*store.DB)(nil)
+
+// Deps are the API's dependencies.
+type Deps struct {
+	// Book holds the suspects (nil: suspect endpoints answer 503).
+	Book *detect.Book
+	// Auth checks tokens (required).
+	Auth Authenticator
+	// Logger logs requests at debug (never the token) and failures.
+	Logger *slog.Logger
+}
+
+// handler serves the API.
+type handler struct {
+	deps Deps
+	log  *slog.Logger
+	mux  *http.ServeMux
+}
+
+// New returns the API's handler; mount it at /api/ (it serves the full
+// paths, /api/v1/...).
+func New(deps Deps) http.Handler {
+	h := &handler{deps: deps, log: deps.Logger, mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.mux.Handle("/api/v1/suspects", h.route(http.MethodGet, suspectReaders(), h.listSuspects))
+	h.mux.Handle("/api/v1/suspects/{address...}", h.route(http.MethodGet, suspectReaders(), h.getSuspect))
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+	})
+	return h
+}
+
+// suspectReaders are the roles that may read suspects.
+func suspectReaders() []store.Role {
+	return []store.Role{store.RoleAnalyst, store.RoleCommissioner, store.RoleOperator, store.RoleAuditor, store.RoleAdmin}
+}
+
+// principalKey is the context key of the request's principal.
+type principalKey struct{}
+
+// PrincipalFrom returns the authenticated principal of a request's
+// context (for handlers mounted behind this API's authentication).
+func PrincipalFrom(ctx context.Context) (store.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(store.Principal)
+	return p, ok
+}
+
+// ServeHTTP authenticates every request, then routes it.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	w.Header().Set("Cache-Control", "no-store")
+	who := ""
+	defer func() {
+		h.log.Debug("api request", "method", r.Method, "path", r.URL.Path, "query", loggableQuery(r.URL.RawQuery),
+			"principal", who, "status", rec.status, "duration", time.Since(start))
+	}()
+	p, ok := h.authenticate(w, r)
+	if !ok {
+		return
+	}
+	who = p.Name
+	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+}
+
+// authenticate checks the bearer token; on failure it has answered.
+func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Principal, bool) {
+	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	secret = strings.TrimSpace(secret)
+	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="acd"`)
+		writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <token>; create one with 'acd token create')")
+		return store.Principal{}, false
+	}
+	p, err := h.deps.Auth.Authenticate(r.Context(), secret)
+	switch {
+	case errors.Is(err, store.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="acd", error="invalid_token"`)
+		writeError(w, http.StatusUnauthorized, "invalid or revoked token")
+		return store.Principal{}, false
+	case err != nil:
+		h.log.Error("api: unable to authenticate", "error", err)
+		writeError(w, http.StatusInternalServerError, "unable to check the token")
+		return store.Principal{}, false
+	}
+	return p, true
+}
+
+// route checks the method and the principal's roles before next.
+func (h *handler) route(method string, roles []store.Role, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed (use "+method+")")
+			return
+		}
+		p, _ := PrincipalFrom(r.Context())
+		if !p.HasRole(roles...) {
+			writeError(w, http.StatusForbidden, "forbidden: "+describeRoles(p)+" may not "+method+" "+r.URL.Path)
+			return
+		}
+		next(w, r)
+	})
+}
+
+func describeRoles(p store.Principal) string {
+	if len(p.Roles) == 0 {
+		return p.Kind + " " + p.Name + " (no role)"
+	}
+	return "role " + strings.Join(p.Roles, ",")
+}
+
+// writeJSON answers v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError answers {"error": msg} with status.
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, struct {
+		Error string `json:"error"`
+	}{msg})
+}
+
+// loggableQuery hides a query that might hold a token by mistake.
+func loggableQuery(q string) string {
+	if strings.Contains(q, store.TokenPrefix) {
+		return "[redacted]"
+	}
+	return q
+}
+
+// statusRecorder remembers the status written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

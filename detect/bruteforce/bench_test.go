@@ -1,0 +1,96 @@
+package bruteforce
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/flow"
+	"github.com/acd-org/acd/flowgen/scenario"
+	"github.com/acd-org/acd/minimize"
+)
+
+// screened returns the records of a scenario after the screening stage
+// (pseudonyms, classes), as the detector receives them.
+func screened(tb testing.TB, cfg scenario.Config) []flow.Record {
+	tb.Helper()
+	gen, err := scenario.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []flow.Record
+	sink := flow.SinkFunc(func(b *flow.Batch) {
+		out = append(out, b.Records...)
+		b.Release()
+	})
+	scfg := minimize.DefaultConfig()
+	for _, p := range scenario.InternalPrefixes() {
+		scfg.Domestic.Add = append(scfg.Domestic.Add, p.String())
+	}
+	screen, err := minimize.New(scfg, minimize.Deps{Next: sink, EphemeralKey: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := screen.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	defer screen.Stop()
+	pool := flow.NewBatchPool(flow.DefaultBatchSize)
+	for {
+		b := pool.Get()
+		b.Records = b.Records[:cap(b.Records)]
+		n := gen.Next(b.Records, time.Time{})
+		b.Records = b.Records[:n]
+		if n == 0 {
+			b.Release()
+			return out
+		}
+		screen.Consume(b)
+	}
+}
+
+// BenchmarkObserve runs the detector over the screened "bruteforce"
+// scenario (an hour: background plus the three attacks) in
+// batches of 1024, advancing the watermark as the engine does.
+func BenchmarkObserve(b *testing.B) {
+	cfg := scenario.DefaultSuite()[2]
+	recs := screened(b, cfg)
+	d, err := New(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	emit := func(detect.Finding) {}
+	const batch = flow.DefaultBatchSize
+	// The watermark after each batch, as the engine computes it (not
+	// the detector's cost, so outside the timed loop).
+	lateness := time.Minute.Milliseconds()
+	nb := len(recs) / batch
+	wms := make([]int64, nb)
+	maxEnd := int64(math.MinInt64)
+	for i := range wms {
+		for _, r := range recs[i*batch : (i+1)*batch] {
+			maxEnd = max(maxEnd, r.End)
+		}
+		wms[i] = maxEnd - lateness
+	}
+	k := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if k == nb {
+			d.Flush(emit)
+			d.close, d.expired, k = math.MinInt64, math.MinInt64, 0
+		}
+		d.Observe(recs[k*batch:(k+1)*batch], wms[k], emit)
+		d.Advance(wms[k], emit)
+		k++
+	}
+	b.StopTimer()
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N) / batch
+	b.ReportMetric(ns, "ns/record")
+	if s := d.Stats(); s.Keys > 0 {
+		b.ReportMetric(s.BytesPerKey(), "B/key")
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package bruteforce
+
+const raceEnabled = true

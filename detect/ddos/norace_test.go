@@ -1,0 +1,5 @@
+//go:build !race
+
+package ddos
+
+const raceEnabled = false

@@ -1,0 +1,194 @@
+package ddos
+
+import (
+	"math"
+	"math/bits"
+
+	"github.com/acd-org/acd/flow"
+)
+
+// addrKey is an address as the detector keys it: a pseudonym of one key
+// epoch is another address than the same bits in another epoch or real.
+// Without padding, so maps hash it as plain memory.
+type addrKey struct {
+	addr flow.Addr
+	tag  uint64 // 1<<32 | key epoch for a pseudonym, 0 for a real address
+}
+
+func (k addrKey) pseudo() bool  { return k.tag != 0 }
+func (k addrKey) epoch() uint32 { return uint32(k.tag) }
+func pseudoKey(a flow.Addr, epoch uint32) addrKey {
+	return addrKey{addr: a, tag: 1<<32 | uint64(epoch)}
+}
+
+// dstKey returns the key of a record's destination.
+func dstKey(r *flow.Record) addrKey {
+	if r.Pseudo&flow.PseudoDst != 0 {
+		return pseudoKey(r.DstAddr, r.KeyEpoch)
+	}
+	return addrKey{addr: r.DstAddr}
+}
+
+// srcKeyOf returns the key of a record's source.
+func srcKeyOf(r *flow.Record) addrKey {
+	if r.Pseudo&flow.PseudoSrc != 0 {
+		return pseudoKey(r.SrcAddr, r.KeyEpoch)
+	}
+	return addrKey{addr: r.SrcAddr}
+}
+
+// Metrics counted per vector and bucket.
+const (
+	mPkts  = iota // scaled packets
+	mBytes        // scaled bytes
+	mFlows        // records (scaled for sampled single-packet flows)
+	nMet
+)
+
+// counters are one vector's counts in the current bucket.
+type counters struct {
+	m    [nMet]float32
+	srcs uint64 // linear-counting sketch of the sources
+}
+
+// dstState is what the detector keeps per destination: the current
+// bucket's counters, the baseline, and which vectors are hot or under
+// attack. About 240 bytes.
+type dstState struct {
+	bucket  int64               // start of the current bucket (ms)
+	last    int64               // latest record end (ms)
+	cur     [nVec]counters      // current bucket
+	base    [nVec][nMet]float32 // baseline: EWMA of bucket counts
+	hot     uint8               // vectors at watch level in the current bucket
+	prevHot uint8               // ... in the previous bucket
+	attack  uint8               // vectors of the open attack
+	samples uint8               // samples taken for the open attack
+	busy    bool                // a bucket reached the admission level since the last window close
+}
+
+// srcKey is a source remembered for one destination.
+type srcKey struct {
+	src, dst addrKey
+}
+
+// srcState counts what a source sent to a hot destination.
+type srcState struct {
+	first, last int64   // record start of the first, end of the last
+	pkts, bytes float32 // scaled
+	records     uint32
+	vecs        uint8 // vectors seen
+	named       bool  // reported as ddos-source in the open attack
+	dirty       bool  // records since the last report
+}
+
+// sourceBefore evicts the sources with fewest records first, named ones
+// last.
+func sourceBefore(a, b *srcState) bool {
+	if a.named != b.named {
+		return !a.named
+	}
+	return a.records < b.records
+}
+
+// dstBefore evicts the destinations seen least recently first, those
+// under attack last.
+func dstBefore(a, b *dstState) bool {
+	if (a.attack != 0) != (b.attack != 0) {
+		return a.attack == 0
+	}
+	return a.last < b.last
+}
+
+// level returns the per-bucket alarm level of vector v at st: the floor,
+// or multiplier × the baseline when higher (+Inf for disabled rates).
+func (d *Detector) level(st *dstState, v int) (l [nMet]float32) {
+	for m := range nMet {
+		l[m] = max(d.floor[v][m], d.mult*st.base[v][m])
+	}
+	return l
+}
+
+// ratio returns the highest count/level ratio of c.
+func ratio(c *counters, l *[nMet]float32) float32 {
+	var r float32
+	for m := range nMet {
+		r = max(r, c.m[m]/l[m])
+	}
+	return r
+}
+
+// decay returns the baseline weight left after n buckets.
+func (d *Detector) decay(n int64) float32 {
+	if n < int64(len(d.decays)) {
+		return d.decays[n]
+	}
+	return float32(math.Exp2(-float64(n) * d.halfLives))
+}
+
+// roll closes st's current bucket and opens bucket b: the baseline learns
+// the closed bucket (unless under attack), an attack's series and peaks
+// take it.
+func (d *Detector) roll(k addrKey, st *dstState, b int64) {
+	gap := (b - st.bucket) / d.bucketMs
+	if st.attack != 0 {
+		d.foldAttack(k, st)
+	} else {
+		w := d.decays[1]
+		rest := d.decay(gap - 1)
+		for v := range nVec {
+			for m := range nMet {
+				st.base[v][m] = (st.base[v][m]*w + st.cur[v].m[m]*(1-w)) * rest
+			}
+		}
+	}
+	for v := range nVec {
+		for m := range nMet {
+			st.busy = st.busy || st.cur[v].m[m] >= d.adm.level[m]
+		}
+	}
+	if gap == 1 {
+		st.prevHot = st.hot
+	} else {
+		st.prevHot = 0
+	}
+	st.hot = 0
+	st.cur = [nVec]counters{}
+	st.bucket = b
+}
+
+// idle reports whether st can be dropped when a window closes at now:
+// no attack, no bucket at the admission level in the window, and a
+// baseline that stays under every floor.
+func (d *Detector) idle(st *dstState, now int64) bool {
+	if st.attack != 0 {
+		return false
+	}
+	if st.last < now-d.idleMs {
+		return true
+	}
+	if st.busy || st.hot != 0 || st.prevHot != 0 {
+		return false
+	}
+	for v := range nVec {
+		for m := range nMet {
+			if d.mult*st.base[v][m] >= d.floor[v][m] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// enoughSources reports whether a sketch estimates at least min_sources.
+func (d *Detector) enoughSources(sketch uint64) bool {
+	return bits.OnesCount64(sketch) >= d.minBits
+}
+
+// sourcesOf estimates the distinct sources of a sketch.
+func sourcesOf(sketch uint64) float64 {
+	z := 64 - bits.OnesCount64(sketch)
+	if z == 0 {
+		z = 1 // saturated: about 266 or more
+	}
+	return math.Round(-64 * math.Log(float64(z)/64))
+}

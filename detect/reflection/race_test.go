@@ -1,0 +1,5 @@
+//go:build race
+
+package reflection
+
+const raceEnabled = true
