@@ -220,11 +220,15 @@ func NewBook(max int, sink SuspectSink) *Book {
 	return &Book{m: make(map[Key]*Suspect), max: max, sink: sink, now: time.Now}
 }
 
-// Load puts suspects read from a store back into the book (at start).
+// Load puts suspects read from a store back into the book (at start),
+// up to the book's bound: give them best first.
 func (b *Book) Load(ss []Suspect) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for i := range ss {
+		if b.max > 0 && len(b.m) >= b.max {
+			return
+		}
 		s := ss[i].Clone()
 		b.m[s.Key] = &s
 	}

@@ -19,14 +19,17 @@ import (
 	"golang.org/x/term"
 
 	"github.com/acd-org/acd/collect/pcap"
+	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/minimize"
 )
 
 const analyzeDescription = `
 Meter flows from pcap and pcapng capture files, the way a NetFlow exporter
-such as softflowd would, and run them through the pipeline. Until detection
-lands, the output is a summary of what was read, or the flows themselves.
+such as softflowd would, and run them through the pipeline: screening, then
+detection (scans, brute force, DDoS, reflection, C2 beaconing). The output
+is the suspects found, with their evidence, and a summary of what was read;
+or the flows themselves.
 
 Flows are unidirectional and keyed on the 5-tuple (source and destination
 address and port, IP protocol; VLAN ids are not part of the key). A flow
@@ -45,15 +48,20 @@ types Ethernet, raw IP, Linux cooked (SLL, SLL2) and BSD loopback.
 
 Output (stdout):
   default         a summary: files, packets, flows, bytes, top protocols,
-                  packets that could not be metered by reason
-  --flows         one line per flow, then the summary
-  --json          the summary as one JSON object {"summary":{...}}
+                  packets that could not be metered by reason; then the
+                  suspects, highest score first, with the reason of each
+                  role (--evidence: every piece of evidence)
+  --flows         one line per flow, then the summary and suspects
+  --json          one JSON document {"suspects":[{"address","roles",
+                  "score","first_seen","last_seen","evidence"}...],
+                  "summary":{...}}
   --flows --json  one JSON object per flow and line, with fields start and
                   end (RFC 3339, UTC, milliseconds), src, dst, sport, dport,
                   proto (number), packets, bytes, tcp_flags (number), then
                   the summary object on the last line; also class
                   (transit, inbound, outbound) and, when an endpoint is a
-                  pseudonym, pseudo ("src" or "dst") and key_epoch
+                  pseudonym, pseudo ("src" or "dst") and key_epoch;
+                  the last line is the document of --json
 
 Screening: every flow goes through the screening stage before it is
 counted or printed (see 'acd config dump', section screen): flows between
@@ -61,6 +69,11 @@ two domestic addresses are dropped (only counted), the domestic endpoint of
 the others is replaced by its pseudonym, fields outside screen.fields are
 zeroed. -c FILE gives the domestic space and the key; without a key file,
 pseudonyms are made with a random key that dies with the run.
+
+Detection runs in event time (the packets' capture times), so a capture
+gives the same suspects as the live feed it was recorded from. The
+detectors' settings are the detect: section of -c FILE. Suspects inside
+the domestic space are shown as their pseudonyms. --no-detect skips it.
 
 A progress bar (bytes read, rate, time left) is drawn on stderr when stderr
 is a terminal, unless --no-progress. Ctrl-C stops reading; the flows metered
@@ -79,6 +92,7 @@ Examples:
 // analyzeOptions are the parsed flags of acd analyze.
 type analyzeOptions struct {
 	flows, json, noProgress bool
+	noDetect, evidence      bool
 	config                  string
 	meter                   pcap.Config
 	files                   []string
@@ -90,6 +104,8 @@ func parseAnalyze(e *env, args []string) (*analyzeOptions, error) {
 	fs.BoolVar(&o.flows, "flows", false, "print every flow")
 	fs.BoolVar(&o.json, "json", false, "print JSON (one object per line) instead of text")
 	fs.BoolVar(&o.noProgress, "no-progress", false, "never draw the progress bar")
+	fs.BoolVar(&o.noDetect, "no-detect", false, "skip detection (only meter, screen and count)")
+	fs.BoolVar(&o.evidence, "evidence", false, "text output: print every piece of evidence of each suspect")
 	fs.StringVar(&o.config, "c", "", "configuration `file` for the screening stage (screen: section); default: embedded defaults")
 	fs.DurationVar(&o.meter.ActiveTimeout, "active-timeout", o.meter.ActiveTimeout, "export and restart flows that last longer than this")
 	fs.DurationVar(&o.meter.IdleTimeout, "idle-timeout", o.meter.IdleTimeout, "end flows idle for longer than this")
@@ -139,8 +155,12 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	}
 	// The pipeline: meter → screening → (detection, later) → tally and
 	// printer. Nothing after the screening stage sees unscreened records.
+	det, err := newAnalyzeDetection(lc, tally, o.noDetect)
+	if err != nil {
+		return err
+	}
 	screen, err := minimize.New(lc.Screen, minimize.Deps{
-		Logger: newLogger(lc.Log, e.stderr), Next: tally,
+		Logger: newLogger(lc.Log, e.stderr), Next: det.sink(),
 		// Without a key file the pseudonyms of this run are made with a
 		// random key that dies with the process.
 		EphemeralKey: true,
@@ -178,10 +198,12 @@ func runAnalyze(ctx context.Context, e *env, args []string) error {
 	bar.finish()
 	sum := newAnalyzeSummary(meter.Stats(), tally, fileErrs, interrupted)
 	sum.Screen = newScreenSummary(screen.Stats())
+	suspects := det.finish(sum)
 	if o.json {
-		err = sum.writeJSON(out)
+		err = sum.writeJSON(out, suspects)
 	} else {
 		sum.writeText(out)
+		writeSuspectsText(out, suspects, det.enabled(), o.evidence)
 	}
 	if ferr := out.Flush(); err == nil {
 		err = ferr
@@ -456,6 +478,7 @@ type analyzeSummary struct {
 	FileErrors  []string          `json:"file_errors"`
 	Interrupted bool              `json:"interrupted"`
 	Screen      screenSummary     `json:"screen"`
+	Detect      *detectSummary    `json:"detect,omitempty"`
 }
 
 // screenSummary counts the screening stage's records by class.
@@ -494,10 +517,14 @@ func newAnalyzeSummary(st pcap.Stats, t *protoTally, fileErrs []error, interrupt
 	return s
 }
 
-func (s *analyzeSummary) writeJSON(w io.Writer) error {
+func (s *analyzeSummary) writeJSON(w io.Writer, suspects []detect.Suspect) error {
+	if suspects == nil {
+		suspects = []detect.Suspect{}
+	}
 	b, err := json.Marshal(struct {
-		Summary *analyzeSummary `json:"summary"`
-	}{s})
+		Suspects []detect.Suspect `json:"suspects"`
+		Summary  *analyzeSummary  `json:"summary"`
+	}{suspects, s})
 	if err != nil {
 		return err
 	}

@@ -247,7 +247,7 @@ func TestAnalyzeInterrupted(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "interrupted") {
 		t.Errorf("exit code %d, stderr %q; want 1 and interrupted", code, errOut)
 	}
-	if !strings.Contains(out, `"interrupted":true`) || !strings.HasPrefix(out, `{"summary":`) {
+	if !strings.Contains(out, `"interrupted":true`) || !strings.HasPrefix(out, `{"suspects":[],"summary":`) {
 		t.Errorf("stdout %q, want the summary with interrupted true", out)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/conf"
 	"github.com/acd-org/acd/console/web"
+	"github.com/acd-org/acd/detect/all"
 	"github.com/acd-org/acd/minimize"
+	"github.com/acd-org/acd/store"
 )
 
 // envPrefix starts the environment variables that override configuration
@@ -22,6 +24,8 @@ type config struct {
 	HTTP    web.Config      `yaml:"http"`
 	Collect collect.Config  `yaml:"collect"`
 	Screen  minimize.Config `yaml:"screen"`
+	Detect  all.Config      `yaml:"detect"`
+	Store   store.Config    `yaml:"store"`
 }
 
 func defaultConfig() config {
@@ -30,11 +34,13 @@ func defaultConfig() config {
 		HTTP:    web.DefaultConfig(),
 		Collect: collect.DefaultConfig(),
 		Screen:  minimize.DefaultConfig(),
+		Detect:  all.DefaultConfig(),
+		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Store.Validate())
 }
 
 // loadedConfig is a configuration with where it came from.

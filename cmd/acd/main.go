@@ -52,10 +52,12 @@ func commands() []command {
 	return []command{
 		{"serve", "run the acd daemon: collectors, pipeline, HTTP (/metrics)", runServe},
 		{"analyze", "meter flows from pcap/pcapng files and run them through the pipeline", runAnalyze},
+		{"eval", "measure the detectors against ground truth (generated scenarios, labelled captures)", runEval},
 		{"flowgen", "send generated NetFlow v5/v9, IPFIX or sFlow to a UDP address, or write a pcap", runFlowgen},
 		{"check", "validate a configuration file", runCheck},
 		{"config", "configuration tools (config dump)", runConfig},
 		{"keygen", "create the screening master key (serve needs one)", runKeygen},
+		{"token", "manage API tokens (token create|list|revoke)", runToken},
 		{"version", "print the version", runVersion},
 		{"help", "show help for acd or a command", runHelp},
 	}

@@ -15,8 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/acd-org/acd/collect"
+	"github.com/acd-org/acd/console/api"
 	"github.com/acd-org/acd/console/web"
 	"github.com/acd-org/acd/daemon"
+	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/minimize"
 )
@@ -92,6 +94,7 @@ type server struct {
 	web    *web.Server
 	coll   *collect.Collector
 	screen *minimize.Screen
+	detect *detect.Engine
 	ingest *ingestSink
 }
 
@@ -100,7 +103,18 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ingest := newIngestSink(reg)
-	screen, err := minimize.New(cfg.Screen, minimize.Deps{Logger: log.With("component", "screen"), Registerer: reg, Next: ingest})
+	dets, err := cfg.Detect.Build()
+	if err != nil {
+		return nil, err
+	}
+	st := &storeComponent{cfg: cfg.Store, log: log.With("component", "store"), reg: reg, max: cfg.Detect.MaxSuspects}
+	st.book = detect.NewBook(cfg.Detect.MaxSuspects, st)
+	eng, err := detect.New(cfg.Detect.Config, dets, detect.Deps{Logger: log.With("component", "detect"), Registerer: reg,
+		Next: ingest, Live: true, Book: st.book})
+	if err != nil {
+		return nil, err
+	}
+	screen, err := minimize.New(cfg.Screen, minimize.Deps{Logger: log.With("component", "screen"), Registerer: reg, Next: eng})
 	if err != nil {
 		return nil, err
 	}
@@ -108,20 +122,25 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg})
-	// Start order: HTTP first (metrics visible during start-up), then the
-	// screening stage (it refuses to start without its key: acd never
-	// runs unscreened), then the collector; stop in reverse, so the
-	// collector drains through the screen first.
+	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
+		API: api.New(api.Deps{Book: st.book, Auth: st, Logger: log.With("component", "api")})})
+	// Start order: the store (suspects loaded back into the book), HTTP
+	// (metrics visible during start-up), detection, the screening stage
+	// (it refuses to start without its key: acd never runs unscreened),
+	// then the collector; stop in reverse, so the collector drains through
+	// the screen and detection first, detection closes its windows, and
+	// the store writes the last changes before it closes.
 	g := daemon.NewGroup(log,
+		daemon.Named{Name: "store", Component: st},
 		daemon.Named{Name: "http", Component: w},
+		daemon.Named{Name: "detect", Component: eng},
 		daemon.Named{Name: "screen", Component: screen},
 		daemon.Named{Name: "collect", Component: coll})
-	return &server{group: g, web: w, coll: coll, screen: screen, ingest: ingest}, nil
+	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest}, nil
 }
 
-// ingestSink is the end of today's pipeline: it counts what arrives and
-// releases the batches. Screening and detection will sit in front of it.
+// ingestSink is the end of the record path: it counts what screening and
+// detection passed on and releases the batches.
 type ingestSink struct {
 	records, batches atomic.Uint64
 	recordsTotal     prometheus.Counter

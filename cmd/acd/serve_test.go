@@ -97,11 +97,14 @@ collect:
 screen:
   key:
     file: `+key+`
+store:
+  path: `+filepath.Join(dir, "acd.db")+`
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	var logs peertest.SyncBuffer
 	cmd := exec.Command(bin, "serve", "-c", cfg)
+	cmd.Dir = dir
 	cmd.Stderr = &logs
 	cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/acd-org/acd/store"
+)
+
+const tokenHelp = `
+Manage the API tokens that machines and the CLI authenticate with
+(Authorization: Bearer <token> on /api/v1/). A token has a name and one
+role; its secret is printed once, at creation: the store keeps only its
+SHA-256.
+
+  acd token create --role ROLE NAME   create a token, print its secret
+  acd token list [--json]             name, role, created, last used, revoked
+  acd token revoke NAME               revoke a token for good
+
+Roles: analyst, commissioner, operator, partner, reporting-operator,
+auditor, admin. A revoked token's name can be given to a new token.
+
+The tokens live in the store (store.path: acd.db in the working directory
+by default): give the same -c FILE (or ACD_STORE_PATH) as acd serve. The
+commands work while acd serve runs.
+
+Examples:
+  acd token create --role analyst -c /etc/acd/acd.yaml grafana
+  curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/v1/suspects
+  acd token list --json
+  acd token revoke grafana
+
+Exit status: 0 done; 1 the store failed, the name is taken or unknown;
+2 usage error.`
+
+func runToken(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token", "create|list|revoke [flags] [NAME]", tokenHelp)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: expected create, list or revoke", errUsage)
+	}
+	sub, rest := fs.Arg(0), fs.Args()[1:]
+	switch sub {
+	case "create":
+		return runTokenCreate(ctx, e, rest)
+	case "list":
+		return runTokenList(ctx, e, rest)
+	case "revoke":
+		return runTokenRevoke(ctx, e, rest)
+	}
+	return fmt.Errorf("%w: unknown subcommand %q (create, list, revoke)", errUsage, sub)
+}
+
+func runTokenCreate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token create", "--role ROLE [-c FILE] NAME", `
+Create an API token NAME with ROLE and print its secret on stdout, once:
+it cannot be shown again (only its hash is stored).
+
+Example:
+  acd token create --role analyst grafana > grafana.token`)
+	role := fs.String("role", "", "the token's `role`: analyst, commissioner, operator, partner, reporting-operator, auditor or admin")
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return fmt.Errorf("%w: expected one NAME", errUsage)
+	}
+	if *role == "" {
+		return fmt.Errorf("%w: --role is required", errUsage)
+	}
+	r, err := store.ParseRole(*role)
+	if err != nil {
+		return fmt.Errorf("%w: --role: %v", errUsage, err)
+	}
+	if err := store.ValidTokenName(names[0]); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		secret, err := db.CreateToken(ctx, names[0], r)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, secret)
+		fmt.Fprintf(e.stderr, "token %q (role %s) created in %s; its secret, printed above, will not be shown again\n", names[0], r, db.Path())
+		return nil
+	})
+}
+
+func runTokenList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token list", "[--json] [-c FILE]", `
+List the API tokens: name, role, created, last used (to the minute) and
+revoked. Never the secrets.`)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%w: list takes no argument", errUsage)
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		ts, err := db.ListTokens(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			if ts == nil {
+				ts = []store.Token{}
+			}
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(ts)
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tLAST USED\tREVOKED")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, tokenTime(t.Created, "-"), tokenTime(t.LastUsed, "never"), tokenTime(t.RevokedAt, "-"))
+		}
+		return tw.Flush()
+	})
+}
+
+func runTokenRevoke(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "token revoke", "[-c FILE] NAME", `
+Revoke the API token NAME: requests with it are refused (401) from now on.
+Revoking is final; create a new token to give access again.`)
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(names) != 1 {
+		return fmt.Errorf("%w: expected one NAME", errUsage)
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		if err := db.RevokeToken(ctx, names[0]); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no token named %q ('acd token list' shows them)", names[0])
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "token %q revoked\n", names[0])
+		return nil
+	})
+}
+
+// withStore loads the configuration, opens the store, runs fn and closes
+// the store.
+func withStore(ctx context.Context, e *env, cfgPath string, fn func(*store.DB) error) error {
+	lc, err := loadConfig(cfgPath, e.environ())
+	if err != nil {
+		return err
+	}
+	log := newLogger(logConfig{Level: "warn", Format: "text"}, e.stderr)
+	db, err := store.Open(ctx, lc.Store, log)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(db), db.Close())
+}
+
+// parseInterspersed parses flags placed before, between or after the
+// positional arguments, and returns the positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// tokenTime formats a token time in UTC to the minute, or none when zero.
+func tokenTime(t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return t.UTC().Format("2006-01-02 15:04Z")
+}

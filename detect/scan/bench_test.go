@@ -1,0 +1,105 @@
+package scan
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/flow"
+	"github.com/acd-org/acd/flowgen/scenario"
+	"github.com/acd-org/acd/minimize"
+)
+
+// screened returns the first n records of a default-suite scenario after
+// the real screening stage (pseudonyms, classes, domestic traffic
+// dropped), as the detector sees them.
+func screened(tb testing.TB, name string, n int) []flow.Record {
+	tb.Helper()
+	g, err := scenario.New(suite(tb, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []flow.Record
+	sink := flow.SinkFunc(func(b *flow.Batch) {
+		out = append(out, b.Records...)
+		b.Release()
+	})
+	cfg := minimize.DefaultConfig()
+	for _, p := range scenario.InternalPrefixes() {
+		cfg.Domestic.Add = append(cfg.Domestic.Add, p.String())
+	}
+	scr, err := minimize.New(cfg, minimize.Deps{Next: sink, EphemeralKey: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := scr.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	defer scr.Stop()
+	pool := flow.NewBatchPool(flow.DefaultBatchSize)
+	for len(out) < n {
+		b := pool.Get()
+		b.Records = b.Records[:cap(b.Records)]
+		k := g.Next(b.Records, time.Time{})
+		b.Records = b.Records[:k]
+		if k == 0 {
+			b.Release()
+			break
+		}
+		scr.Consume(b)
+	}
+	return out[:min(n, len(out))]
+}
+
+// BenchmarkObserve measures Observe (and the Advance calls the engine
+// makes) on screened records of the "scans" scenario: background plus
+// scans, in batches of 1024. The records are replayed shifted in time,
+// so the state stays in its steady state. Each batch is first copied to
+// a buffer outside the timer, as the decoder and the screening stage
+// leave it in the cache in the pipeline.
+func BenchmarkObserve(b *testing.B) {
+	recs := screened(b, "scans", 1<<19)
+	span := recs[len(recs)-1].Start - recs[0].Start + 3_600_000
+	d := newDet(b, nil)
+	emit := func(detect.Finding) {}
+	maxEnd, wm := int64(math.MinInt64), int64(math.MinInt64)
+	const batch = flow.DefaultBatchSize
+	// The engine's watermark: the latest record start less a minute.
+	lateness := int64(60_000)
+	n, pos := 0, 0
+	buf := make([]flow.Record, batch)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if pos >= len(recs) {
+			b.StopTimer()
+			for i := range recs {
+				recs[i].Start += span
+				recs[i].End += span
+			}
+			pos = 0
+			b.StartTimer()
+		}
+		end := min(pos+batch, len(recs))
+		b.StopTimer()
+		bt := buf[:copy(buf, recs[pos:end])]
+		b.StartTimer()
+		d.Observe(bt, wm, emit)
+		for i := range bt {
+			maxEnd = max(maxEnd, bt[i].Start)
+		}
+		if w := maxEnd - lateness; w > wm {
+			wm = w
+			d.Advance(wm, emit)
+		}
+		n += len(bt)
+		pos = end
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/record")
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+	st := d.Stats()
+	b.ReportMetric(st.BytesPerKey(), "bytes/key")
+	b.ReportMetric(float64(st.Late)/float64(n), "late/record")
+}
