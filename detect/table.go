@@ -20,6 +20,7 @@ type Table[K comparable, V any] struct {
 	evictions uint64
 	before    func(a, b *V) bool
 	extra     func(v *V) int // bytes a value holds outside the slab
+	onEvict   func(k K, v *V)
 }
 
 // evictSample is how many keys are compared to choose one to evict.
@@ -38,6 +39,11 @@ func NewTable[K comparable, V any](max int, before func(a, b *V) bool) *Table[K,
 // SetExtra gives a function that returns the bytes a value holds outside
 // the table (slices it owns), for StateBytes.
 func (t *Table[K, V]) SetExtra(f func(v *V) int) { t.extra = f }
+
+// SetOnEvict gives a function called with each key evicted to make room
+// (not for Delete or Reset), before its value is cleared: a detector can
+// report a key's last findings or drop what refers to it.
+func (t *Table[K, V]) SetOnEvict(f func(k K, v *V)) { t.onEvict = f }
 
 // Get returns the value of k, or nil.
 func (t *Table[K, V]) Get(k K) *V {
@@ -86,6 +92,9 @@ func (t *Table[K, V]) evict() {
 		}
 	}
 	if victim >= 0 {
+		if t.onEvict != nil {
+			t.onEvict(t.keys[victim], &t.vals[victim])
+		}
 		t.remove(victim)
 		t.evictions++
 	}

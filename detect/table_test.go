@@ -26,7 +26,12 @@ func TestTablePutGetDelete(t *testing.T) {
 	}
 	// Full: inserting evicts the least recently seen (key 0: the table is
 	// smaller than the sample, so the choice is exact).
+	var evicted []uint32
+	tb.SetOnEvict(func(k uint32, v *tv) { evicted = append(evicted, k) })
 	v, _ := tb.Put(100)
+	if len(evicted) != 1 || evicted[0] != 0 {
+		t.Errorf("evicted %v, want [0]", evicted)
+	}
 	v.last = 1000
 	if tb.Get(0) != nil {
 		t.Error("key 0 (oldest) survived the eviction")
