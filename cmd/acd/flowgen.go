@@ -36,6 +36,14 @@ Examples:
   acd flowgen --format sflow --sampling 512 --ipv6 0.3 --rate 20000
   acd flowgen --format v5 --count 10000 --pcap v5.pcap
   acd flowgen --format v9 --rate 0 --duration 10s --quiet   # as fast as possible
+  acd flowgen --scenario demo --format ipfix --to 127.0.0.1:4739   # attacks with ground truth, live
+
+With --scenario, the records come from a scenario with ground truth
+(flowgen/scenario: background traffic plus scans, brute force, floods,
+reflection, C2 beacons) that starts now; each record is sent when it
+happens, so detection sees a live network. Its domestic space is
+198.18.0.0/15 and 2001:db8:100::/48 (declare it in screen.domestic).
+--rate, --ring and the mix flags do not apply.
 `
 
 // flowgenOpts are the parsed flags of acd flowgen.
@@ -50,6 +58,7 @@ type flowgenOpts struct {
 	enc                   flowgen.EncoderConfig
 	mix                   flowgen.MixConfig
 	formatName, mixString string
+	scenario              string
 }
 
 func runFlowgen(ctx context.Context, e *env, args []string) error {
@@ -77,7 +86,13 @@ func runFlowgen(ctx context.Context, e *env, args []string) error {
 	}
 	var st flowgen.Stats
 	var where string
-	if o.pcap != "" {
+	if o.scenario != "" {
+		if o.pcap != "" {
+			return fmt.Errorf("%w: --scenario streams live; it does not write --pcap", errUsage)
+		}
+		st, err = flowgenScenario(ctx, e.stderr, o, enc, dst)
+		where = dst.String()
+	} else if o.pcap != "" {
 		st, err = flowgenPcap(ctx, o, cfg, enc, mix, dst)
 		where = o.pcap
 	} else {
@@ -118,6 +133,7 @@ func parseFlowgen(e *env, args []string) (*flowgenOpts, error) {
 	fs.BoolVar(&o.enc.VarLen, "ipfix-varlen", false, "add a variable-length field (interfaceName) to IPFIX records")
 	fs.BoolVar(&o.quiet, "quiet", false, "print neither the live line nor the summary")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow a destination that is not a loopback address")
+	fs.StringVar(&o.scenario, "scenario", "", "stream a scenario with ground truth live instead of the mix: demo, a default-suite `name` (scans, ddos, ...) or a YAML file; records are sent when they happen")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}

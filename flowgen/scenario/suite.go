@@ -41,3 +41,22 @@ func DefaultSuite() []Config {
 		}},
 	}
 }
+
+// Demo returns the scenario acd's demo streams live: two countries'
+// worth of clients and servers (a 500-client domestic network talking to
+// 2000 foreign servers) for a day, with attacks that start within minutes
+// so the suspects fill in while one watches: a telnet scan, an SSH brute
+// force, a DNS reflection flood, a SYN flood and a C2 botnet of 12
+// infected hosts beaconing every 30 s.
+func Demo() Config {
+	m := time.Minute
+	return Config{Name: "demo", Seed: 2026, Duration: 24 * time.Hour,
+		Background: BackgroundConfig{Clients: 500, Servers: 2000, FlowsPerSecond: 150, IPv6: 0.2},
+		Attacks: []Attack{
+			{Kind: KindScanHorizontal, Start: m, Rate: 40, Targets: 8192, Port: 23},
+			{Kind: KindBeacon, Start: 30 * time.Second, Interval: 30 * time.Second, Jitter: 0.2, Sources: 12, Port: 443},
+			{Kind: KindBruteforce, Start: 2 * m, Duration: 30 * m, Rate: 2, Service: "ssh"},
+			{Kind: KindReflection, Start: 3 * m, Duration: 2 * m, Rate: 400, Sources: 150, Service: "dns"},
+			{Kind: KindDDoSSYN, Start: 6 * m, Duration: 2 * m, Rate: 2500, Sources: 400, Port: 443},
+		}}
+}
