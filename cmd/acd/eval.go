@@ -121,9 +121,10 @@ type roleScore struct {
 
 type memoryUse struct {
 	PeakKeys    int     `json:"peak_keys"`
-	BytesPerKey float64 `json:"bytes_per_key"`
+	BytesPerKey float64 `json:"bytes_per_key"` // state bytes over keys, summed over the runs (taken before the final flush)
 	Evictions   uint64  `json:"evictions"`
 	Late        uint64  `json:"late"`
+	keys, bytes int64
 }
 
 func runEval(ctx context.Context, e *env, args []string) error {
@@ -265,7 +266,11 @@ func summarize(results []*eval.Result, o *evalOptions) *evalReport {
 		for name, st := range r.Stats {
 			m := rep.Memory[name]
 			m.PeakKeys = max(m.PeakKeys, st.PeakKeys)
-			m.BytesPerKey = max(m.BytesPerKey, st.BytesPerKey())
+			m.keys += int64(st.Keys)
+			m.bytes += st.StateBytes
+			if m.keys > 0 {
+				m.BytesPerKey = float64(m.bytes) / float64(m.keys)
+			}
 			m.Evictions += st.Evictions
 			m.Late += st.Late
 			rep.Memory[name] = m
@@ -308,6 +313,15 @@ func printEval(w io.Writer, rep *evalReport, o *evalOptions) {
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%.4f\t%.4f\t%.4f\t%s\t%s\t\n", name, recs, wall, s.Role, s.TP, s.FP, s.FN,
 				s.Precision, s.Recall, s.F1, dur(s.EventMedian), dur(s.EventMax))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tattack\tkind\trole\tfound\tttd median\tttd max\t")
+	for _, r := range rep.Runs {
+		for _, a := range r.Attacks {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d/%d\t%s\t%s\t\n", r.Scenario, a.Attack, a.Kind, a.Role, a.Found, a.Labels, dur(a.EventMedian), dur(a.EventMax))
 		}
 	}
 	tw.Flush()

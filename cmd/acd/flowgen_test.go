@@ -166,3 +166,41 @@ func TestFlowgenInterrupted(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// TestFlowgenScenarioLive streams a scenario file live and decodes what
+// arrives with acd's own NetFlow v9 decoder: the records carry the
+// scenario's addresses and wall-clock times.
+func TestFlowgenScenarioLive(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	file := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(file, []byte("name: live\nduration: 1m\nbackground: {clients: 20, servers: 40, flows_per_second: 400}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := flowgenCmd(t, context.Background(), "--scenario", file, "--count", "200", "--to", pc.LocalAddr().String())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "records") {
+		t.Errorf("summary %q", out)
+	}
+	_ = pc.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 65536)
+	records := 0
+	for records < 200 {
+		n, _, err := pc.ReadFrom(buf)
+		if err != nil {
+			break
+		}
+		records += nfRecords(buf[:n])
+	}
+	if records < 200 {
+		t.Errorf("received %d records, want at least 200", records)
+	}
+	if code, _, _ := flowgenCmd(t, context.Background(), "--scenario", "nope"); code != 2 {
+		t.Errorf("unknown scenario: exit %d, want 2", code)
+	}
+}

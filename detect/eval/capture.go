@@ -77,7 +77,7 @@ func RunCapture(ctx context.Context, name string, c *Capture, meter pcap.Config,
 	index := map[flow.Addr][]int{}
 	for i, l := range c.Labels {
 		a := flow.AddrFromNetip(netip.MustParseAddr(l.Address).Unmap())
-		labels[i] = scenario.Label{Addr: a, Role: l.Role, Attack: i, Kind: name}
+		labels[i] = scenario.Label{Addr: a, Role: l.Role, Attack: 0, Kind: name}
 		index[a] = append(index[a], i)
 	}
 	// Meter once to learn when each labelled address first appears (for

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/acd-org/acd/detect"
@@ -58,6 +59,7 @@ type Result struct {
 	Records  uint64                  `json:"records"` // records the detectors received (after screening)
 	Wall     time.Duration           `json:"wall_ns"` // wall time of the run
 	Scores   []Score                 `json:"scores"`  // per role, roles with labels or findings only
+	Attacks  []AttackScore           `json:"attacks"` // per attack and role: how many labelled addresses were found, how fast
 	Stats    map[string]detect.Stats `json:"stats"`   // per detector, before the final flush
 	Misses   []Item                  `json:"misses,omitempty"`
 	False    []Item                  `json:"false_positives,omitempty"`
@@ -89,6 +91,18 @@ type Score struct {
 	// Wall time from the batch that made the finding to the finding.
 	WallMax time.Duration `json:"wall_latency_max_ns"`
 	events  []time.Duration
+}
+
+// AttackScore is one attack's outcome for one role.
+type AttackScore struct {
+	Attack      int           `json:"attack"` // index into the scenario's attacks (0 for a capture)
+	Kind        string        `json:"kind"`   // attack kind, or the capture's name
+	Role        detect.Role   `json:"role"`
+	Labels      int           `json:"labels"` // labelled addresses
+	Found       int           `json:"found"`
+	EventMedian time.Duration `json:"event_latency_median_ns"`
+	EventMax    time.Duration `json:"event_latency_max_ns"`
+	events      []time.Duration
 }
 
 type key struct {
@@ -292,6 +306,40 @@ func (r *Result) score(labels []scenario.Label, pseudo map[int]detect.Key, first
 			got[kk] = max(got[kk], e.Score)
 		}
 	}
+	type akey struct {
+		attack int
+		role   detect.Role
+	}
+	attacks := map[akey]*AttackScore{}
+	for kk, l := range want {
+		ak := akey{l.Attack, kk.role}
+		a := attacks[ak]
+		if a == nil {
+			a = &AttackScore{Attack: l.Attack, Kind: l.Kind, Role: kk.role}
+			attacks[ak] = a
+		}
+		a.Labels++
+		if _, ok := got[kk]; !ok {
+			continue
+		}
+		a.Found++
+		if ff, ok := first[kk]; ok {
+			a.events = append(a.events, max(time.Duration(ff.event-l.First.UnixMilli())*time.Millisecond, 0))
+		}
+	}
+	for _, a := range attacks {
+		if len(a.events) > 0 {
+			slices.Sort(a.events)
+			a.EventMedian, a.EventMax = a.events[len(a.events)/2], a.events[len(a.events)-1]
+		}
+		r.Attacks = append(r.Attacks, *a)
+	}
+	slices.SortFunc(r.Attacks, func(a, b AttackScore) int {
+		if a.Attack != b.Attack {
+			return a.Attack - b.Attack
+		}
+		return strings.Compare(string(a.Role), string(b.Role))
+	})
 	for kk, score := range got {
 		s := get(kk.role)
 		l, ok := want[kk]

@@ -53,6 +53,10 @@ func TestScore(t *testing.T) {
 	if len(res.Misses) != 1 || res.Misses[0].Address != "100.64.1.2" || len(res.False) != 2 {
 		t.Errorf("misses %+v false %+v", res.Misses, res.False)
 	}
+	if len(res.Attacks) != 3 || res.Attacks[0].Role != detect.RoleScanner || res.Attacks[0].Labels != 2 || res.Attacks[0].Found != 1 ||
+		res.Attacks[0].EventMax != 90*time.Second {
+		t.Errorf("attacks %+v", res.Attacks)
+	}
 	tot := Total(res.Scores...)
 	if tot.TP != 3 || tot.FP != 2 || tot.FN != 1 {
 		t.Errorf("total %+v", tot)
