@@ -14,14 +14,21 @@ type Config struct {
 	// Enabled runs the detector (default true).
 	Enabled bool `yaml:"enabled"`
 	// MaxKeys bounds the (client, server, service) pairs tracked at first
-	// sight; the servers and clients they reference are bounded by it
-	// too. Beyond it the longest-unseen pair is evicted.
+	// sight: the slots of a 4-way set-associative array (32 bytes each;
+	// rounded down to a power of two), which grows up to it while more
+	// than 3/4 full. A new pair replaces the longest-unseen pair of its
+	// set (counted as an eviction unless that one was idle beyond
+	// 1.5 × max_interval).
 	MaxKeys int `yaml:"max_keys"`
 	// MaxSeries bounds the pairs promoted to a full series (32 intervals
-	// and 33 sizes each).
+	// and 33 sizes each), and the servers, clients and period groups they
+	// reference. When it is reached, a promotion evicts the longest-unseen
+	// of the next 8 series, if that one has been quiet for longer than the
+	// promoted pair's newest interval (else the pair tries again at its
+	// next connection).
 	MaxSeries int `yaml:"max_series"`
 	// PromoteAfter is how many connections a pair needs before it gets a
-	// full series (the first ones are kept and carried over).
+	// full series (2 or 3; the first ones are kept and carried over).
 	PromoteAfter int `yaml:"promote_after"`
 	// MinConnections is how many connections a pair needs before it is
 	// judged.

@@ -46,7 +46,7 @@ func (d *Detector) finding(sk serverKey, srv *server, final bool) detect.Finding
 		ev.Samples = append(ev.Samples, detect.SampleOf(&srv.samples[i]))
 	}
 	var period, jitter float64
-	if s := d.series.Get(pairKey{client: srv.bestClient, server: sk.server, port: sk.port, proto: sk.proto}); s != nil {
+	if s := d.seriesOf(pairKey{client: srv.bestClient, server: sk.server, port: sk.port, proto: sk.proto}); s != nil {
 		c := s.view()
 		var iv, tmp, sz [ringLen + 2]uint32
 		n := copy(iv[:], c.d)

@@ -27,8 +27,7 @@ func scenarioOf(t testing.TB, name string) scenario.Config {
 
 // timed wraps the detector to measure time to detect on the
 // generator's clock: the latest record start seen when a finding is
-// emitted. (The engine's event time follows record ends, which the
-// generator sets in the future for long flows: see README.md.)
+// emitted.
 type timed struct {
 	*Detector
 	now   int64

@@ -30,7 +30,11 @@ type scorer struct {
 	sizeW    float64   // weight of the size test
 	minIvl   float64   // ms: median interval at least
 	maxIvl   float64   // ms: median interval at most
-	scratchA [ringLen + 1]uint32
+	ratio    []float64 // (1+J)/(1-J) per jitter: the band's width
+	log1mJ   []float64 // log(1-J) per jitter
+	scratchA [ringLen + 2]uint32
+	fv       [ringLen + 3]float64 // bandLLR scratch: the values and a sentinel
+	pre      [ringLen + 3]float64 // bandLLR scratch: prefix sums
 }
 
 func newScorer(maxJitter, eps, sizeW float64, minIvl, maxIvl int64) *scorer {
@@ -44,42 +48,50 @@ func newScorer(maxJitter, eps, sizeW float64, minIvl, maxIvl int64) *scorer {
 	s.grid = append(s.grid, maxJitter)
 	for _, j := range s.grid {
 		s.logBand = append(s.logBand, math.Log((1-eps)/(2*j)))
+		s.ratio = append(s.ratio, (1+j)/(1-j))
+		s.log1mJ = append(s.log1mJ, math.Log(1-j))
 	}
 	s.penalty = math.Log(float64(len(s.grid)))
 	return s
 }
 
 // bandLLR returns the best log likelihood ratio of "values within a
-// jittered band, with outliers" against "exponential with median m" for
-// the sorted values v, and the jitter of the best band.
-func (s *scorer) bandLLR(v []uint32, m float64) (best, jitter float64) {
+// jittered band, with outliers" against "exponential with the maximum
+// likelihood rate" for the sorted values v, and the jitter of the best
+// band.
+func (s *scorer) bandLLR(v []uint32) (best, jitter float64) {
 	n := len(v)
-	if n == 0 || m <= 0 {
+	if n == 0 {
 		return 0, 0
 	}
-	_ = m
+	// Floats once, with a sentinel, and prefix sums: each band is then a
+	// two-pointer walk without bound checks and an O(1) sum.
+	fv := s.fv[:n+1]
+	pre := s.pre[:n+1]
 	var total float64
-	for _, x := range v {
-		total += float64(x)
+	for i, x := range v {
+		pre[i] = total
+		f := float64(x)
+		fv[i] = f
+		total += f
 	}
+	pre[n], fv[n] = total, math.Inf(1)
 	if total <= 0 {
 		return 0, 0
 	}
 	rate := float64(n) / total // the exponential that fits best (maximum likelihood)
 	logRate := math.Log(rate)
 	best = math.Inf(-1)
-	for g, J := range s.grid {
-		ratio := (1 + J) / (1 - J)
+	for g := range s.grid {
+		ratio := s.ratio[g]
 		// Slide a band [lo, lo·ratio] over the sorted values: the one
 		// holding the most values (ties: the narrowest center) wins.
 		bestK, bestI := 0, 0
 		j := 0
 		for i := 0; i < n; i++ {
-			if j < i {
-				j = i
-			}
-			hi := float64(v[i]) * ratio
-			for j+1 < n && float64(v[j+1]) <= hi {
+			j = max(j, i)
+			hi := fv[i] * ratio
+			for fv[j+1] <= hi {
 				j++
 			}
 			if k := j - i + 1; k > bestK {
@@ -89,19 +101,19 @@ func (s *scorer) bandLLR(v []uint32, m float64) (best, jitter float64) {
 				break
 			}
 		}
-		c := float64(v[bestI]) / (1 - J)
-		if c <= 0 {
+		if fv[bestI] <= 0 {
 			continue
 		}
-		var sum float64
-		for _, x := range v[bestI : bestI+bestK] {
-			sum += float64(x)
-		}
+		logC := math.Log(fv[bestI]) - s.log1mJ[g] // c = v[bestI]/(1-J)
 		k := float64(bestK)
-		llr := k*(s.logBand[g]-math.Log(c)-logRate) + rate*sum + float64(n-bestK)*s.logEps
+		sum := pre[bestI+bestK] - pre[bestI]
+		llr := k*(s.logBand[g]-logC-logRate) + rate*sum + float64(n-bestK)*s.logEps
 		if llr > best {
-			best, jitter = llr, J
+			best, jitter = llr, s.grid[g]
 		}
+	}
+	if math.IsInf(best, -1) {
+		return 0, 0
 	}
 	return best - s.penalty, jitter
 }
@@ -131,15 +143,17 @@ func (s *scorer) score(d, sz []uint32) result {
 		return r
 	}
 	r.cand = true
-	r.timing, r.jitter = s.bandLLR(iv, r.median)
+	r.timing, r.jitter = s.bandLLR(iv)
 	llr := r.timing
-	if len(sz) > 1 && s.sizeW > 0 {
+	// The size test only weighs in on regular timing (it is the costlier
+	// half of the score, and never outweighs the timing part).
+	if r.timing > 0 && len(sz) > 1 && s.sizeW > 0 {
 		bs := s.scratchA[:len(sz)]
 		copy(bs, sz)
 		sortU32(bs)
 		if m := medianU32(bs); m > 0 {
-			r.size, _ = s.bandLLR(bs, m)
-			llr += s.sizeW * min(r.size, max(r.timing, 0))
+			r.size, _ = s.bandLLR(bs)
+			llr += s.sizeW * min(r.size, r.timing)
 		}
 	}
 	r.llr = llr

@@ -11,7 +11,7 @@ const ringLen = 32
 
 // firstLen is how many intervals a first-sight pair keeps before it is
 // promoted to a full series.
-const firstLen = 3
+const firstLen = 2
 
 // pairKey is one (internal client, external server, service) series.
 type pairKey struct {
@@ -132,38 +132,27 @@ func clampU32(x uint64) uint32 {
 	return uint32(x)
 }
 
-// pair is the first-sight state of a pair: a few connections, until it
-// has enough to be worth a full series.
-type pair struct {
-	last    int64 // start of the newest connection, ms
-	lastTo  int64 // end of the newest connection's latest record, ms
-	d       [firstLen + 1]uint32
-	sz      [firstLen + 2]uint32
-	nd, nsz uint8
-	sport   uint16 // source port of the newest connection (to merge split records)
-	full    bool   // promoted: the series table holds the history
-}
-
 // series is the full state of a promoted pair.
 type series struct {
-	last    int64 // start of the newest connection, ms
-	lastTo  int64 // end of the newest connection's latest record, ms
-	firstAt int64 // start of the first connection ever seen, ms
-	evalAt  int64 // start of the connection last evaluated, ms
-	d       [ringLen + 1]uint32
-	sz      [ringLen + 2]uint32
-	nd, nsz uint8
-	total   uint32  // connections seen
-	llr     float32 // contribution to the server's sum (0 when not a candidate)
+	// The header first: the eviction hand reads last and inUse, one
+	// cache line per series.
+	last    int64   // start of the newest connection, ms
+	inUse   bool    // the slab entry holds a series
 	cand    bool    // counted in the server's candidates
 	pseudo  bool    // the client is a pseudonym
-	skip    uint8   // evaluations to skip (a clearly random pair)
+	misses  uint8   // evaluations in a row that found no beacon
+	nd, nsz uint8   // intervals and sizes kept
 	bucket  int16   // period bucket the pair is counted in (when llr > 0)
+	h       uint64  // hash of the pair (finds its slot)
+	firstAt int64   // start of the first connection ever seen, ms
+	evalAt  int64   // start of the connection last evaluated, ms
+	total   uint32  // connections seen
+	nextN   uint32  // total at which the pair is evaluated next
+	llr     float32 // contribution to the server's sum (0 when not a candidate)
+	key     pairKey // the pair (its addresses, for evidence)
+	d       [ringLen + 1]uint32
+	sz      [ringLen + 2]uint32
 }
-
-func (p *pair) view() conns { return conns{last: p.last, d: p.d[:p.nd], sz: p.sz[:p.nsz]} }
-
-func (p *pair) store(c *conns) { p.last, p.nd, p.nsz = c.last, uint8(len(c.d)), uint8(len(c.sz)) }
 
 func (s *series) view() conns { return conns{last: s.last, d: s.d[:s.nd], sz: s.sz[:s.nsz]} }
 

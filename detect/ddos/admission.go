@@ -1,10 +1,9 @@
 package ddos
 
 import (
-	"encoding/binary"
 	"math"
 
-	"github.com/acd-org/acd/flow"
+	"github.com/acd-org/acd/detect"
 )
 
 // admitCells is the width of each row of the admission sketch.
@@ -16,43 +15,31 @@ const admitCells = 4096
 // whose estimate reaches the admission level (the lowest floor divided
 // by the multiplier, or by the watch fraction when smaller) gets a
 // table entry. Below that level neither the baseline (multiplier ×
-// baseline stays under every floor) nor the watch can matter. A bitmap
-// of the cells of tracked destinations lets their records skip the
-// sketch; it is rebuilt from the table when a window closes.
+// baseline stays under every floor) nor the watch can matter. The
+// records of tracked destinations skip the sketch: the destinations
+// store's index tells them apart without a map lookup.
 type admission struct {
-	bucket  int64
-	level   [nMet]float32
-	cells   [2][admitCells][nMet]float32
-	tracked [2][admitCells / 64]uint64
+	bucket int64
+	level  [nMet]float32
+	cells  [2][admitCells][nMet]float32
 }
 
-// hashAddr mixes an address into 64 bits.
-func hashAddr(a *flow.Addr) uint64 {
-	h := binary.LittleEndian.Uint64(a[0:8])*0x9E3779B97F4A7C15 ^ binary.LittleEndian.Uint64(a[8:16])*0xC2B2AE3D27D4EB4F
-	h ^= h >> 31
-	h *= 0x94D049BB133111EB
-	return h ^ h>>29
-}
+// cellsOf returns the sketch cells of a key hash (bits the store's index
+// does not use first).
+func cellsOf(h uint64) (i, j uint32) { return uint32(h>>40) % admitCells, uint32(h>>20) % admitCells }
 
-func cellsOf(h uint64) (i, j uint32) { return uint32(h) % admitCells, uint32(h>>32) % admitCells }
-
-// isTracked reports whether both cells of h hold a tracked destination.
-func (a *admission) isTracked(h uint64) bool {
+// touch loads h's cells into the cache ahead of add.
+func (a *admission) touch(h uint64) uint64 {
 	i, j := cellsOf(h)
-	return a.tracked[0][i/64]&(1<<(i%64)) != 0 && a.tracked[1][j/64]&(1<<(j%64)) != 0
+	return uint64(a.cells[0][i][0]) + uint64(a.cells[1][j][0])
 }
 
-func (a *admission) track(h uint64) {
-	i, j := cellsOf(h)
-	a.tracked[0][i/64] |= 1 << (i % 64)
-	a.tracked[1][j/64] |= 1 << (j % 64)
-}
-
-// add counts x for h in bucket b and returns the estimate and whether it
+// add counts x for h in the bucket of time t (the current one if t is
+// earlier) and returns the estimate and whether it
 // reaches the admission level.
-func (a *admission) add(h uint64, b int64, x [nMet]float32) (est [nMet]float32, admit bool) {
-	if b > a.bucket {
-		a.bucket = b
+func (a *admission) add(h uint64, t, bucketMs int64, x [nMet]float32) (est [nMet]float32, admit bool) {
+	if t >= a.bucket+bucketMs {
+		a.bucket = detect.WindowStart(t, bucketMs)
 		a.cells = [2][admitCells][nMet]float32{}
 	}
 	i, j := cellsOf(h)

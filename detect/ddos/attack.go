@@ -5,8 +5,9 @@ import (
 	"github.com/acd-org/acd/flow"
 )
 
-// attack is an open attack on one victim: about 450 bytes.
+// attack is an open attack on one victim: 472 bytes.
 type attack struct {
+	victim  addrKey
 	first   int64 // start of the first record of the alarm bucket's vector
 	last    int64 // end of the latest attack record
 	lastHot int64 // start of the latest bucket at watch level
@@ -41,7 +42,7 @@ func (at *attack) open(st *dstState, v int, r *flow.Record, d *Detector) {
 	}
 	l := d.level(st, v)
 	for m := range nMet {
-		at.base[m] = st.base[v][m] / d.bucketS
+		at.base[m] = st.cur[v].base[m] / d.bucketS
 		at.lvl[m] = l[m] / d.bucketS
 	}
 	at.series = series{}
@@ -154,7 +155,7 @@ type topEntry struct {
 	role string
 }
 
-func (t *top) add(k addrKey, s *srcState, at *attack) {
+func (t *top) add(s *srcState, at *attack) {
 	if t == nil || s.vecs&at.vecs == 0 {
 		return
 	}
@@ -170,7 +171,7 @@ func (t *top) add(k addrKey, s *srcState, at *attack) {
 		t.e[i] = t.e[i-1]
 		i--
 	}
-	t.e[i] = topEntry{k: k, pkts: s.pkts, role: role}
+	t.e[i] = topEntry{k: s.src, pkts: s.pkts, role: role}
 	t.n = min(t.n+1, len(t.e))
 }
 

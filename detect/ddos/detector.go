@@ -25,13 +25,15 @@ type Detector struct {
 	minBits   int                 // sketch bits for min_sources
 	minRecs   uint32              // min_source_records
 
-	dsts    *detect.Table[addrKey, dstState]
-	sources *detect.Table[srcKey, srcState]
-	attacks *detect.Table[addrKey, attack]
+	hash    hasher
+	dsts    *store[dstState]              // by destination key hash
+	sources *store[srcState]              // by (source, destination) hash
+	attacks *detect.Table[uint64, attack] // by destination key hash
 	adm     *admission
 
 	closed int64 // end of the last closed window: records ending before it are late
 	late   uint64
+	sink   uint64 // sum of the prefetching loads (kept so they are not optimized away)
 }
 
 // New returns a detector, or the configuration's problems.
@@ -67,9 +69,10 @@ func New(cfg Config) (*Detector, error) {
 	}
 	d.minBits = max(1, int(math.Round(64*(1-math.Exp(-float64(cfg.MinSources)/64)))))
 	d.adm = &admission{bucket: math.MinInt64, level: admissionLevel(&d.floor, cfg.WatchFraction, cfg.Multiplier)}
-	d.dsts = detect.NewTable[addrKey](cfg.MaxKeys, dstBefore)
-	d.sources = detect.NewTable[srcKey](cfg.MaxSources, sourceBefore)
-	d.attacks = detect.NewTable[addrKey](cfg.MaxAttacks, attackBefore)
+	d.hash = newHasher()
+	d.dsts = newStore(cfg.MaxKeys, dstBefore)
+	d.sources = newStore(cfg.MaxSources, sourceBefore)
+	d.attacks = detect.NewTable[uint64](cfg.MaxAttacks, attackBefore)
 	return d, nil
 }
 
@@ -79,24 +82,82 @@ func (d *Detector) Name() string { return Name }
 // Observe implements detect.Detector: it counts each flood record in its
 // destination's bucket and raises or extends an attack when a vector
 // crosses its alarm level.
+//
+// The batch is taken in runs of prefetchRun records, in passes whose
+// loads do not depend on each other, so that the CPU overlaps their cache
+// misses instead of waiting for each in turn: the first pass hashes the
+// destination of each flood record and loads its index cell, the second
+// finds its state (or loads the admission sketch's cells), the third and
+// fourth do the same for the (source, destination) pairs of hot
+// destinations; then the records are counted.
 func (d *Detector) Observe(recs []flow.Record, _ int64, emit detect.Emit) {
-	for i := range recs {
-		r := &recs[i]
-		v := vectorOf(r, d.amp)
-		if v == vNone {
-			continue
+	var vs [prefetchRun]uint8
+	var hs, ps [prefetchRun]uint64
+	var slots [prefetchRun]int32
+	for len(recs) > 0 {
+		run := recs[:min(len(recs), prefetchRun)]
+		recs = recs[len(run):]
+		var sink uint64
+		for i := range run {
+			r := &run[i]
+			v := vectorOf(r, d.amp)
+			if v != vNone && r.End < d.closed {
+				d.late++
+				v = vNone
+			}
+			vs[i] = uint8(v)
+			if v != vNone {
+				hs[i] = d.hash.dst(r)
+				sink += d.dsts.cell(hs[i])
+			}
 		}
-		if r.End < d.closed {
-			d.late++
-			continue
+		for i := range run {
+			ps[i] = 0
+			if vs[i] == vNone {
+				continue
+			}
+			slots[i] = d.dsts.find(hs[i])
+			if slots[i] < 0 {
+				sink += d.adm.touch(hs[i])
+				continue
+			}
+			st := d.dsts.at(slots[i])
+			sink += st.cur[vs[i]].srcs
+			if st.attack|st.hot|st.prevHot != 0 {
+				ps[i] = d.hash.pair(d.hash.src(&run[i]), hs[i])
+				sink += d.sources.cell(ps[i])
+			}
 		}
-		d.observe(r, v, emit)
+		for i := range run {
+			if ps[i] != 0 {
+				sink += uint64(d.sources.find(ps[i]))
+			}
+		}
+		d.sink += sink
+		puts := d.dsts.puts
+		for i := range run {
+			v := int(vs[i])
+			if v == vNone {
+				continue
+			}
+			var st *dstState
+			switch {
+			case d.dsts.puts != puts: // a slot found may have been evicted and reused
+				st = d.dsts.get(hs[i])
+			case slots[i] >= 0:
+				st = d.dsts.at(slots[i])
+			}
+			d.observe(&run[i], v, hs[i], st, emit)
+		}
 	}
 }
 
-// observe counts one flood-vector record.
-func (d *Detector) observe(r *flow.Record, v int, emit detect.Emit) {
-	b := detect.WindowStart(r.Start, d.bucketMs)
+// prefetchRun is how many records Observe prefetches at a time.
+const prefetchRun = 32
+
+// observe counts one flood-vector record; k is its destination's hash,
+// st its state (nil: not tracked).
+func (d *Detector) observe(r *flow.Record, v int, k uint64, st *dstState, emit detect.Emit) {
 	scale := float32(1)
 	flows := float32(1)
 	if r.SamplingRate > 1 {
@@ -106,28 +167,28 @@ func (d *Detector) observe(r *flow.Record, v int, emit detect.Emit) {
 		flows = max(1, scale/max(1, float32(r.Packets)))
 	}
 	pk, by := float32(r.Packets)*scale, float32(r.Bytes)*scale
-	h := hashAddr(&r.DstAddr)
-	var seed [nMet]float32
-	if !d.adm.isTracked(h) {
-		est, admit := d.adm.add(h, b, [nMet]float32{pk, by, flows})
+	if st == nil {
+		est, admit := d.adm.add(k, r.Start, d.bucketMs, [nMet]float32{pk, by, flows})
 		if !admit {
 			return
 		}
-		d.adm.track(h)
-		seed = est
-	}
-	k := dstKey(r)
-	st, created := d.dsts.Put(k)
-	if created {
-		st.bucket = b
+		st, _ = d.dsts.put(k)
+		st.key, st.bucket = dstKey(r), detect.WindowStart(r.Start, d.bucketMs)
 		// The bucket so far, as the sketch estimates it (this record
 		// included, counted below).
 		for m, x := range [nMet]float32{pk, by, flows} {
-			st.cur[v].m[m] = max(0, seed[m]-x)
+			st.cur[v].m[m] = max(0, est[m]-x)
 		}
-	} else if b > st.bucket {
+	} else if r.Start >= st.bucket+d.bucketMs {
+		// A later bucket (a record of an earlier one counts in the
+		// current bucket).
+		b := st.bucket + d.bucketMs
+		if r.Start >= b+d.bucketMs {
+			b = detect.WindowStart(r.Start, d.bucketMs)
+		}
 		d.roll(k, st, b)
 	}
+	st.vecs |= 1 << v
 	st.last = max(st.last, r.End)
 	c := &st.cur[v]
 	c.m[mPkts] += pk
@@ -143,7 +204,7 @@ func (d *Detector) observe(r *flow.Record, v int, emit detect.Emit) {
 
 // hotPath handles a record of a vector near or above its alarm level at
 // its destination: it remembers the source and raises the alarm.
-func (d *Detector) hotPath(k addrKey, st *dstState, v int, r *flow.Record, pk, by float32, emit detect.Emit) {
+func (d *Detector) hotPath(k uint64, st *dstState, v int, r *flow.Record, pk, by float32, emit detect.Emit) {
 	bit := uint8(1) << v
 	c := &st.cur[v]
 	if st.hot&bit == 0 {
@@ -166,10 +227,10 @@ func (d *Detector) hotPath(k addrKey, st *dstState, v int, r *flow.Record, pk, b
 
 // remember counts a record of a hot destination's source, and names the
 // source once it has sent enough during an attack of a direct vector.
-func (d *Detector) remember(k addrKey, st *dstState, v int, r *flow.Record, pk, by float32, emit detect.Emit) {
-	s, created := d.sources.Put(srcKey{src: srcKeyOf(r), dst: k})
+func (d *Detector) remember(k uint64, st *dstState, v int, r *flow.Record, pk, by float32, emit detect.Emit) {
+	s, created := d.sources.put(d.hash.pair(d.hash.src(r), k))
 	if created {
-		s.first = r.Start
+		s.src, s.dst, s.first = srcKeyOf(r), k, r.Start
 	}
 	s.first = min(s.first, r.Start)
 	s.last = max(s.last, r.End)
@@ -198,16 +259,17 @@ func (d *Detector) remember(k addrKey, st *dstState, v int, r *flow.Record, pk, 
 	if name {
 		s.named, s.dirty = true, false
 		at.named++
-		emit(d.sourceFinding(k, at, srcKeyOf(r), s, true))
+		emit(d.sourceFinding(at, s, true))
 	}
 }
 
 // alarm opens an attack on k (or adds vector v to it) and names the
 // sources already remembered.
-func (d *Detector) alarm(k addrKey, st *dstState, v int, r *flow.Record, x float32, emit detect.Emit) {
+func (d *Detector) alarm(k uint64, st *dstState, v int, r *flow.Record, x float32, emit detect.Emit) {
 	at, created := d.attacks.Put(k)
 	if created {
 		at.open(st, v, r, d)
+		at.victim = st.key
 	}
 	bit := uint8(1) << v
 	at.vecs |= bit
@@ -221,27 +283,27 @@ func (d *Detector) alarm(k addrKey, st *dstState, v int, r *flow.Record, x float
 	// One pass over the remembered sources: the victim's top sources,
 	// and the naming of those that sent before the alarm.
 	t := &top{}
-	d.sources.Range(func(sk srcKey, s *srcState) bool {
-		if sk.dst != k {
+	d.sources.each(func(_ uint64, s *srcState) bool {
+		if s.dst != k {
 			return true
 		}
-		t.add(sk.src, s, at)
+		t.add(s, at)
 		if s.vecs&bit != 0 {
 			at.first = min(at.first, s.first)
 		}
 		if direct(v) && !s.named && s.records >= d.minRecs && s.vecs&bit != 0 {
 			s.named, s.dirty = true, false
 			at.named++
-			emit(d.sourceFinding(k, at, sk.src, s, true))
+			emit(d.sourceFinding(at, s, true))
 		}
 		return true
 	})
-	emit(d.victimFinding(k, at, st, t))
+	emit(d.victimFinding(at, st, t))
 }
 
 // foldAttack adds st's closing bucket to its attack: series, peaks, and
 // whether the flood was still on.
-func (d *Detector) foldAttack(k addrKey, st *dstState) {
+func (d *Detector) foldAttack(k uint64, st *dstState) {
 	at := d.attacks.Get(k)
 	if at == nil {
 		st.attack, st.samples = 0, 0
@@ -287,62 +349,61 @@ func (d *Detector) Advance(wm int64, emit detect.Emit) {
 // Flush implements detect.Detector: every attack is reported and ended.
 func (d *Detector) Flush(emit detect.Emit) {
 	d.report(math.MaxInt64, emit, true)
-	d.dsts.Reset()
-	d.sources.Reset()
+	d.dsts.reset()
+	d.sources.reset()
 	d.attacks.Reset()
-	d.adm.tracked = [2][admitCells / 64]uint64{}
 }
 
 // report closes a window at event time now (all: the end of input):
 // attacks fold their last bucket and end when quiet for the hold time;
 // attacks and named sources with news are reported; idle state goes.
 func (d *Detector) report(now int64, emit detect.Emit, all bool) {
-	d.attacks.Range(func(k addrKey, at *attack) bool {
-		st := d.dsts.Get(k)
+	d.attacks.Range(func(k uint64, at *attack) bool {
+		st := d.dsts.get(k)
 		if st != nil && st.attack != 0 && (all || st.bucket+d.bucketMs <= now) {
 			// Fold the last bucket: no record has rolled it.
 			d.foldAttack(k, st)
-			st.hot, st.prevHot = 0, 0
-			st.cur = [nVec]counters{}
+			st.hot, st.prevHot, st.vecs = 0, 0, 0
+			st.clearBucket()
 			st.bucket = max(st.bucket, detect.WindowStart(now, d.bucketMs))
 		}
 		at.ended = all || st == nil || st.attack == 0 || at.lastHot+d.bucketMs+d.holdMs <= now
 		return true
 	})
-	var tops map[addrKey]*top
+	var tops map[uint64]*top
 	if d.attacks.Len() > 0 {
-		tops = make(map[addrKey]*top, d.attacks.Len())
+		tops = make(map[uint64]*top, d.attacks.Len())
 	}
-	d.sources.Range(func(sk srcKey, s *srcState) bool {
-		at := d.attacks.Get(sk.dst)
+	d.sources.each(func(sk uint64, s *srcState) bool {
+		at := d.attacks.Get(s.dst)
 		if at == nil {
 			if all || s.last < now-d.windowMs {
-				d.sources.Delete(sk)
+				d.sources.delete(sk)
 			}
 			return true
 		}
-		t := tops[sk.dst]
+		t := tops[s.dst]
 		if t == nil {
 			t = &top{}
-			tops[sk.dst] = t
+			tops[s.dst] = t
 		}
-		t.add(sk.src, s, at)
+		t.add(s, at)
 		if s.named && s.dirty {
-			emit(d.sourceFinding(sk.dst, at, sk.src, s, false))
+			emit(d.sourceFinding(at, s, false))
 			s.dirty = false
 		}
 		if at.ended {
-			d.sources.Delete(sk)
+			d.sources.delete(sk)
 		}
 		return true
 	})
-	d.attacks.Range(func(k addrKey, at *attack) bool {
+	d.attacks.Range(func(k uint64, at *attack) bool {
 		if at.dirty || at.ended {
-			emit(d.victimFinding(k, at, nil, tops[k]))
+			emit(d.victimFinding(at, nil, tops[k]))
 			at.dirty = false
 		}
 		if at.ended {
-			if st := d.dsts.Get(k); st != nil {
+			if st := d.dsts.get(k); st != nil {
 				st.attack, st.samples = 0, 0
 			}
 			d.attacks.Delete(k)
@@ -352,22 +413,24 @@ func (d *Detector) report(now int64, emit detect.Emit, all bool) {
 	if all {
 		return
 	}
-	d.adm.tracked = [2][admitCells / 64]uint64{}
-	d.dsts.Range(func(k addrKey, st *dstState) bool {
+	d.dsts.each(func(k uint64, st *dstState) bool {
 		if d.idle(st, now) {
-			d.dsts.Delete(k)
+			d.dsts.delete(k)
 		} else {
 			st.busy = false
-			d.adm.track(hashAddr(&k.addr))
 		}
 		return true
 	})
+	// Shrink the indexes to the keys left, and clear the marks of
+	// collisions with keys gone.
+	d.dsts.reindex()
+	d.sources.reindex()
 }
 
 // Stats implements detect.Detector: the destinations, remembered sources
 // and attacks together.
 func (d *Detector) Stats() detect.Stats {
-	s := d.dsts.Stats().Add(d.sources.Stats()).Add(d.attacks.Stats())
+	s := d.dsts.stats().Add(d.sources.stats()).Add(d.attacks.Stats())
 	s.Late = d.late
 	return s
 }

@@ -46,7 +46,8 @@ func round(x float64) float64 { return math.Round(x*100) / 100 }
 
 // victimFinding reports the victim of at; st (may be nil) holds the
 // bucket not folded yet, t (may be nil) the top sources.
-func (d *Detector) victimFinding(k addrKey, at *attack, st *dstState, t *top) detect.Finding {
+func (d *Detector) victimFinding(at *attack, st *dstState, t *top) detect.Finding {
+	k := at.victim
 	tot := at.tot
 	var cur [nMet]float32
 	var bucket int64
@@ -96,7 +97,8 @@ func (d *Detector) victimFinding(k addrKey, at *attack, st *dstState, t *top) de
 }
 
 // sourceFinding names src as a ddos-source of the attack on victim.
-func (d *Detector) sourceFinding(victim addrKey, at *attack, src addrKey, s *srcState, live bool) detect.Finding {
+func (d *Detector) sourceFinding(at *attack, s *srcState, live bool) detect.Finding {
+	victim, src := at.victim, s.src
 	share := 1 - 0.5*float64(d.minRecs)/float64(max(s.records, d.minRecs))
 	when := "so far"
 	if !live {

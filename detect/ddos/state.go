@@ -1,15 +1,18 @@
 package ddos
 
 import (
+	"encoding/binary"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 
 	"github.com/acd-org/acd/flow"
 )
 
-// addrKey is an address as the detector keys it: a pseudonym of one key
-// epoch is another address than the same bits in another epoch or real.
-// Without padding, so maps hash it as plain memory.
+// addrKey is an address as the detector tells it apart: a pseudonym of
+// one key epoch is another address than the same bits in another epoch
+// or real. Tables are keyed by its seeded hash; the values keep it for
+// evidence.
 type addrKey struct {
 	addr flow.Addr
 	tag  uint64 // 1<<32 | key epoch for a pseudonym, 0 for a real address
@@ -37,6 +40,52 @@ func srcKeyOf(r *flow.Record) addrKey {
 	return addrKey{addr: r.SrcAddr}
 }
 
+// hasher hashes keys with random seeds drawn for each detector, so that
+// nobody can choose addresses whose 64-bit hashes collide (two keys of
+// equal hash would share state).
+type hasher struct{ s [4]uint64 }
+
+func newHasher() hasher {
+	return hasher{[4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64() | 1}}
+}
+
+// mum is the 64×64→128-bit multiply-and-fold mixer of wyhash.
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
+// addr hashes an address with its key tag (see addrKey). Hashes are odd:
+// never 0, which marks a free slab slot.
+func (h *hasher) addr(a *flow.Addr, tag uint64) uint64 {
+	lo := binary.LittleEndian.Uint64(a[0:8])
+	hi := binary.LittleEndian.Uint64(a[8:16])
+	return mum(mum(lo^h.s[0], hi^h.s[1])^tag^h.s[2], h.s[3]) | 1
+}
+
+// dst hashes a record's destination key (as dstKey).
+func (h *hasher) dst(r *flow.Record) uint64 {
+	var tag uint64
+	if r.Pseudo&flow.PseudoDst != 0 {
+		tag = 1<<32 | uint64(r.KeyEpoch)
+	}
+	return h.addr(&r.DstAddr, tag)
+}
+
+// src hashes a record's source key (as srcKeyOf).
+func (h *hasher) src(r *flow.Record) uint64 {
+	var tag uint64
+	if r.Pseudo&flow.PseudoSrc != 0 {
+		tag = 1<<32 | uint64(r.KeyEpoch)
+	}
+	return h.addr(&r.SrcAddr, tag)
+}
+
+// pair hashes a (source, destination) pair of key hashes.
+func (h *hasher) pair(src, dst uint64) uint64 {
+	return mum(src^h.s[1], dst^h.s[2]^0x9E3779B97F4A7C15) | 1
+}
+
 // Metrics counted per vector and bucket.
 const (
 	mPkts  = iota // scaled packets
@@ -45,34 +94,43 @@ const (
 	nMet
 )
 
-// counters are one vector's counts in the current bucket.
+// counters are one vector's counts in the current bucket and its
+// baseline, together so that a record touches one cache line of them.
 type counters struct {
-	m    [nMet]float32
-	srcs uint64 // linear-counting sketch of the sources
+	srcs uint64        // linear-counting sketch of the sources
+	m    [nMet]float32 // current bucket
+	base [nMet]float32 // baseline: EWMA of bucket counts
+}
+
+// clearBucket empties the current bucket's counters.
+func (st *dstState) clearBucket() {
+	for v := range st.cur {
+		st.cur[v].m, st.cur[v].srcs = [nMet]float32{}, 0
+	}
+	st.vecs = 0
 }
 
 // dstState is what the detector keeps per destination: the current
 // bucket's counters, the baseline, and which vectors are hot or under
-// attack. About 240 bytes.
+// attack: 240 bytes, what a record touches first.
 type dstState struct {
-	bucket  int64               // start of the current bucket (ms)
-	last    int64               // latest record end (ms)
-	cur     [nVec]counters      // current bucket
-	base    [nVec][nMet]float32 // baseline: EWMA of bucket counts
-	hot     uint8               // vectors at watch level in the current bucket
-	prevHot uint8               // ... in the previous bucket
-	attack  uint8               // vectors of the open attack
-	samples uint8               // samples taken for the open attack
-	busy    bool                // a bucket reached the admission level since the last window close
-}
-
-// srcKey is a source remembered for one destination.
-type srcKey struct {
-	src, dst addrKey
+	bucket  int64          // start of the current bucket (ms)
+	last    int64          // latest record end (ms)
+	hot     uint8          // vectors at watch level in the current bucket
+	prevHot uint8          // ... in the previous bucket
+	attack  uint8          // vectors of the open attack
+	samples uint8          // samples taken for the open attack
+	busy    bool           // a bucket reached the admission level since the last window close
+	vecs    uint8          // vectors counted in the current bucket
+	based   uint8          // vectors with a baseline
+	cur     [nVec]counters // current bucket and baseline per vector
+	key     addrKey        // the destination
 }
 
 // srcState counts what a source sent to a hot destination.
 type srcState struct {
+	src         addrKey // the source
+	dst         uint64  // the destination's key hash
 	first, last int64   // record start of the first, end of the last
 	pkts, bytes float32 // scaled
 	records     uint32
@@ -103,7 +161,7 @@ func dstBefore(a, b *dstState) bool {
 // or multiplier × the baseline when higher (+Inf for disabled rates).
 func (d *Detector) level(st *dstState, v int) (l [nMet]float32) {
 	for m := range nMet {
-		l[m] = max(d.floor[v][m], d.mult*st.base[v][m])
+		l[m] = max(d.floor[v][m], d.mult*st.cur[v].base[m])
 	}
 	return l
 }
@@ -128,31 +186,38 @@ func (d *Detector) decay(n int64) float32 {
 // roll closes st's current bucket and opens bucket b: the baseline learns
 // the closed bucket (unless under attack), an attack's series and peaks
 // take it.
-func (d *Detector) roll(k addrKey, st *dstState, b int64) {
-	gap := (b - st.bucket) / d.bucketMs
+func (d *Detector) roll(k uint64, st *dstState, b int64) {
+	gap := int64(1)
+	if b != st.bucket+d.bucketMs {
+		gap = (b - st.bucket) / d.bucketMs
+	}
 	if st.attack != 0 {
 		d.foldAttack(k, st)
-	} else {
+	} else if st.vecs|st.based != 0 {
+		// Only the vectors counted or with a baseline change.
 		w := d.decays[1]
 		rest := d.decay(gap - 1)
-		for v := range nVec {
+		for vs := st.vecs | st.based; vs != 0; vs &= vs - 1 {
+			v := bits.TrailingZeros8(vs)
 			for m := range nMet {
-				st.base[v][m] = (st.base[v][m]*w + st.cur[v].m[m]*(1-w)) * rest
+				st.cur[v].base[m] = (st.cur[v].base[m]*w + st.cur[v].m[m]*(1-w)) * rest
 			}
 		}
+		st.based |= st.vecs
 	}
-	for v := range nVec {
+	for vs := st.vecs; vs != 0; vs &= vs - 1 {
+		v := bits.TrailingZeros8(vs)
 		for m := range nMet {
 			st.busy = st.busy || st.cur[v].m[m] >= d.adm.level[m]
 		}
+		st.cur[v].m, st.cur[v].srcs = [nMet]float32{}, 0
 	}
 	if gap == 1 {
 		st.prevHot = st.hot
 	} else {
 		st.prevHot = 0
 	}
-	st.hot = 0
-	st.cur = [nVec]counters{}
+	st.hot, st.vecs = 0, 0
 	st.bucket = b
 }
 
@@ -169,9 +234,10 @@ func (d *Detector) idle(st *dstState, now int64) bool {
 	if st.busy || st.hot != 0 || st.prevHot != 0 {
 		return false
 	}
-	for v := range nVec {
+	for vs := st.based; vs != 0; vs &= vs - 1 {
+		v := bits.TrailingZeros8(vs)
 		for m := range nMet {
-			if d.mult*st.base[v][m] >= d.floor[v][m] {
+			if d.mult*st.cur[v].base[m] >= d.floor[v][m] {
 				return false
 			}
 		}

@@ -26,7 +26,8 @@ type Capture struct {
 	Labels      []CaptureLabel `yaml:"labels"`
 }
 
-// CaptureLabel is one expected suspect.
+// CaptureLabel is one expected suspect (role c2-client marks an infected
+// internal host: evidence of its C2, not scored).
 type CaptureLabel struct {
 	Address string `yaml:"address"`
 	Role    string `yaml:"role"`
@@ -57,8 +58,11 @@ func LoadCapture(path string) (*Capture, error) {
 		if _, err := netip.ParseAddr(l.Address); err != nil {
 			return nil, fmt.Errorf("%s: labels[%d].address: %v", path, i, err)
 		}
+		if l.Role == scenario.RoleC2Client {
+			continue // the infected hosts: evidence of the C2, not scored
+		}
 		if _, err := detect.ParseRole(l.Role); err != nil {
-			return nil, fmt.Errorf("%s: labels[%d].role: %v", path, i, err)
+			return nil, fmt.Errorf("%s: labels[%d].role: %v (or c2-client)", path, i, err)
 		}
 	}
 	return &c, nil

@@ -14,8 +14,8 @@ import (
 const minObserved = 5
 
 // key is a source address: a real address (tag 0), or a pseudonym with
-// its key epoch (tag 1<<32 | epoch). It has no padding, so the map hashes
-// it as plain memory.
+// its key epoch (tag 1<<32 | epoch). The table is keyed by its seeded
+// hash; the state keeps it (evidence, and to check index hits).
 type key struct {
 	addr flow.Addr
 	tag  uint64
@@ -28,14 +28,16 @@ func (k key) epoch() uint32 { return uint32(k.tag) }
 
 // state is what the detector keeps per source: two short windows (the
 // current one and the one before, still open for late records), one long
-// window, and a little evidence.
+// window, and a little evidence. What every record touches comes first.
 type state struct {
-	fast   [2]slot
-	slow   slot   // every record counted is in it: its last time is the source's
+	k      key
 	rate   uint32 // largest sampling rate seen
 	tgtN   uint8  // targets recorded so far (ring index)
 	tgtPs  uint8  // bit i: tgt[i] is a pseudonym
 	busy   bool   // a window holds trackBits distinct targets: other flows count
+	live   bool   // the slab slot holds a source
+	fast   [2]slot
+	slow   slot // every record counted is in it: its last time is the source's
 	tgt    [2]flow.Addr
 	sample sample
 }
@@ -59,9 +61,14 @@ type Detector struct {
 	// series intervals per millisecond, short and long windows
 	perMs, slowPerMs float64
 	est              [sketchBits + 1]float64
-	tab              *detect.Table[key, state]
+	hash             hasher
+	tab              *sources
 	late             uint64
-	swept            int64 // WindowStart(wm, win) at the last sweep
+	// emit is Observe's emit while it runs: a reported source evicted
+	// to make room reports its open windows through it.
+	emit  detect.Emit
+	sink  uint64 // sum of the prefetching loads (kept so they are not optimized away)
+	swept int64  // WindowStart(wm, win) at the last sweep
 	// filter has a bit set for (the hash of) every busy key in the table,
 	// and stale bits of keys removed since it was last rebuilt (each
 	// sweep): records that are no probes skip the table lookup when their
@@ -98,12 +105,14 @@ func New(cfg Config) (*Detector, error) {
 	d.bits.hosts, d.bits.ports = d.bitsFor(cfg.MinHosts), d.bitsFor(cfg.MinPorts)
 	d.bits.slowHosts, d.bits.slowPorts = d.bitsFor(cfg.SlowMinHosts), d.bitsFor(cfg.SlowMinPorts)
 	d.trackBits = uint16(min(trackTargets, d.bits.hosts, d.bits.ports, d.bits.slowHosts, d.bits.slowPorts))
-	d.tab = detect.NewTable[key, state](cfg.MaxKeys, func(a, b *state) bool {
+	d.hash = newHasher()
+	d.tab = newSources(cfg.MaxKeys, &d.hash, func(a, b *state) bool {
 		if ra, rb := a.reported(), b.reported(); ra != rb {
 			return rb
 		}
 		return a.seen() < b.seen()
 	})
+	d.tab.onEvict = d.evicted
 	return d, nil
 }
 
@@ -129,11 +138,27 @@ func (d *Detector) bitsFor(n int) int {
 	return sketchBits
 }
 
-// filterBit returns the filter word and bit of k.
-func (d *Detector) filterBit(k *key) (int, uint64) {
-	h := hashAddr(&k.addr) ^ k.tag*0x9e3779b97f4a7c15
-	i := h & uint64(len(d.filter)*64-1)
+// filterBit returns the filter word and bit of key hash h (bits the
+// index does not use first).
+func (d *Detector) filterBit(h uint64) (int, uint64) {
+	i := h >> 24 & uint64(len(d.filter)*64-1)
 	return int(i / 64), 1 << (i % 64)
+}
+
+// evicted reports the open windows of a reported source evicted to make
+// room (their final findings), when Observe is running.
+func (d *Detector) evicted(_ uint64, st *state) {
+	if d.emit == nil || !st.reported() {
+		return
+	}
+	for i := range st.fast {
+		if st.fast[i].used() {
+			d.close(st.k, st, &st.fast[i], false, d.emit)
+		}
+	}
+	if st.slow.used() {
+		d.close(st.k, st, &st.slow, true, d.emit)
+	}
 }
 
 // busy reports whether a window of st holds trackBits distinct targets.
@@ -147,10 +172,11 @@ func (d *Detector) busy(st *state) bool {
 }
 
 // rebuildFilter sizes the filter for the keys now tracked (8 to 16 bits
-// a key) and sets the bits of the busy ones.
+// a key) and sets the bits of the busy ones; it rebuilds the index in the
+// same pass.
 func (d *Detector) rebuildFilter() {
 	words := minFilterWords
-	for words*64 < d.tab.Len()*8 {
+	for words*64 < d.tab.len()*8 {
 		words *= 2
 	}
 	if words <= cap(d.filter) {
@@ -159,12 +185,11 @@ func (d *Detector) rebuildFilter() {
 	} else {
 		d.filter = make([]uint64, words)
 	}
-	d.tab.Range(func(k key, st *state) bool {
+	d.tab.reindex(func(h uint64, st *state) {
 		if st.busy = d.busy(st); st.busy {
-			w, b := d.filterBit(&k)
+			w, b := d.filterBit(h)
 			d.filter[w] |= b
 		}
-		return true
 	})
 }
 
@@ -173,7 +198,7 @@ func (d *Detector) Name() string { return Name }
 
 // Stats implements detect.Detector.
 func (d *Detector) Stats() detect.Stats {
-	s := d.tab.Stats()
+	s := d.tab.stats()
 	s.StateBytes += int64(len(d.filter) * 8)
 	s.Late = d.late
 	return s
@@ -198,6 +223,14 @@ func dstKey(r *flow.Record) key {
 func rateOf(r *flow.Record) uint32 { return max(r.SamplingRate, 1) }
 
 // Observe implements detect.Detector.
+//
+// The batch is taken in runs of prefetchRun records, in passes whose
+// loads do not depend on each other, so that the CPU overlaps their cache
+// misses instead of waiting for each in turn: the first pass classifies
+// each record, hashes its key (the source; the destination of an ICMP
+// unreachable), drops the other flows of sources not busy (the filter)
+// and loads the key's index cell; the second finds the key's state and
+// loads it; then the records are counted.
 func (d *Detector) Observe(recs []flow.Record, wm int64, emit detect.Emit) {
 	// Short windows starting before closed have ended by wm: their
 	// records are late.
@@ -205,65 +238,141 @@ func (d *Detector) Observe(recs []flow.Record, wm int64, emit detect.Emit) {
 	if wm != math.MinInt64 {
 		closed = detect.WindowStart(wm, d.win)
 	}
-	for i := range recs {
-		r := &recs[i]
-		kd, port := d.cls.classify(r)
-		var k key
-		var st *state
-		switch kd {
-		case kOther:
-			k = srcKey(r)
-			if w, b := d.filterBit(&k); d.filter[w]&b == 0 {
+	d.emit = emit
+	var kinds [prefetchRun]kind
+	var ports [prefetchRun]uint16
+	var hs [prefetchRun]uint64
+	var slots [prefetchRun]int32
+	for len(recs) > 0 {
+		run := recs[:min(len(recs), prefetchRun)]
+		recs = recs[len(run):]
+		var sink uint64
+		for i := range run {
+			r := &run[i]
+			kd, port := d.cls.classify(r)
+			var h uint64
+			if kd == kUnreach {
+				h = d.hash.addr(&r.DstAddr, tagOf(r, flow.PseudoDst))
+			} else {
+				h = d.hash.addr(&r.SrcAddr, tagOf(r, flow.PseudoSrc))
+				if w, b := d.filterBit(h); kd == kOther && d.filter[w]&b == 0 {
+					kd = kSkip
+				}
+			}
+			kinds[i], ports[i], hs[i] = kd, port, h
+			if kd != kSkip {
+				sink += uint64(d.tab.cell(h))
+			}
+		}
+		for i := range run {
+			if kinds[i] == kSkip {
 				continue
 			}
-			if st = d.tab.Get(k); st == nil || !st.busy {
+			a, tag := addrOf(&run[i], kinds[i])
+			if slots[i] = d.tab.find(hs[i], a, tag); slots[i] >= 0 {
+				st := d.tab.at(slots[i])
+				// Each line of the windows a record may update.
+				sink += uint64(st.fast[0].start+st.fast[1].start+st.slow.start) +
+					uint64(st.fast[0].series[0]+st.fast[1].series[0]+st.slow.series[0])
+			}
+		}
+		d.sink += sink
+		puts := d.tab.puts
+		for i := range run {
+			kd := kinds[i]
+			if kd == kSkip {
 				continue
 			}
-		case kUnreach:
-			k = dstKey(r)
-			if st = d.tab.Get(k); st == nil {
+			r := &run[i]
+			var st *state
+			if d.tab.puts != puts { // a slot found may have been evicted and reused
+				k := keyOf(r, kd)
+				st = d.tab.get(hs[i], &k)
+			} else if slots[i] >= 0 {
+				st = d.tab.at(slots[i])
+			}
+			if (kd == kOther && (st == nil || !st.busy)) || (kd == kUnreach && st == nil) {
 				continue
 			}
-		}
-		// A record is filed under the time it ended, the time the engine's
-		// watermark follows; probes end when they start.
-		t := max(r.Start, r.End)
-		if t < closed {
-			d.late++
-			continue
-		}
-		if st == nil {
-			k = srcKey(r)
-			st, _ = d.tab.Put(k)
-		}
-		n := rateOf(r)
-		st.rate = max(st.rate, n)
-		fs := d.fastSlot(k, st, t, emit)
-		ss := d.slowSlot(k, st, t, emit)
-		switch kd {
-		case kOther:
-			fs.touch(t, d.win)
-			ss.touch(t, d.slowWin)
-			fs.other = satAdd(fs.other, n)
-			ss.other = satAdd(ss.other, n)
-			continue // nothing crosses a threshold
-		case kUnreach:
-			fs.touch(t, d.win)
-			ss.touch(t, d.slowWin)
-			// The answer makes one of the source's probes a failed one.
-			add := (1 - d.unknown) * float32(n)
-			fs.fail = min(fs.fail+add, float32(fs.probes))
-			ss.fail = min(ss.fail+add, float32(ss.probes))
-		default:
-			d.probe(st, r, t, kd, port, n, fs, ss)
-			if !st.busy && (fs.nh >= d.trackBits || fs.np >= d.trackBits || ss.nh >= d.trackBits || ss.np >= d.trackBits) {
-				st.busy = true
-				w, b := d.filterBit(&k)
-				d.filter[w] |= b
+			// A record is filed under the time it ended, the time the
+			// engine's watermark follows; probes end when they start.
+			t := max(r.Start, r.End)
+			if t < closed {
+				d.late++
+				continue
 			}
+			if st == nil {
+				k := keyOf(r, kd)
+				st = d.tab.put(hs[i], &k)
+			}
+			d.count(st, r, t, kd, ports[i], hs[i], emit)
 		}
-		d.check(k, st, fs, ss, emit)
 	}
+	d.emit = nil
+}
+
+// prefetchRun is how many records Observe prefetches at a time.
+const prefetchRun = 32
+
+// kSkip marks a record Observe skips (an other flow of a source that is
+// not busy).
+const kSkip kind = 255
+
+// tagOf returns the key tag of a record's address marked by flag.
+func tagOf(r *flow.Record, flag flow.Pseudo) uint64 {
+	if r.Pseudo&flag != 0 {
+		return pseudoTag | uint64(r.KeyEpoch)
+	}
+	return 0
+}
+
+// keyOf returns the key a record of kind kd counts for.
+func keyOf(r *flow.Record, kd kind) key {
+	if kd == kUnreach {
+		return dstKey(r)
+	}
+	return srcKey(r)
+}
+
+// addrOf returns the address and key tag a record of kind kd counts for.
+func addrOf(r *flow.Record, kd kind) (*flow.Addr, uint64) {
+	if kd == kUnreach {
+		return &r.DstAddr, tagOf(r, flow.PseudoDst)
+	}
+	return &r.SrcAddr, tagOf(r, flow.PseudoSrc)
+}
+
+// count counts record r of kind kd, filed at time t, for the source st
+// (hash h).
+func (d *Detector) count(st *state, r *flow.Record, t int64, kd kind, port uint16, h uint64, emit detect.Emit) {
+	k := st.k
+	n := rateOf(r)
+	st.rate = max(st.rate, n)
+	fs := d.fastSlot(k, st, t, emit)
+	ss := d.slowSlot(k, st, t, emit)
+	switch kd {
+	case kOther:
+		fs.touch(t, d.win)
+		ss.touch(t, d.slowWin)
+		fs.other = satAdd(fs.other, n)
+		ss.other = satAdd(ss.other, n)
+		return // nothing crosses a threshold
+	case kUnreach:
+		fs.touch(t, d.win)
+		ss.touch(t, d.slowWin)
+		// The answer makes one of the source's probes a failed one.
+		add := (1 - d.unknown) * float32(n)
+		fs.fail = min(fs.fail+add, float32(fs.probes))
+		ss.fail = min(ss.fail+add, float32(ss.probes))
+	default:
+		d.probe(st, r, t, kd, port, n, fs, ss)
+		if !st.busy && (fs.nh >= d.trackBits || fs.np >= d.trackBits || ss.nh >= d.trackBits || ss.np >= d.trackBits) {
+			st.busy = true
+			w, b := d.filterBit(h)
+			d.filter[w] |= b
+		}
+	}
+	d.check(k, st, fs, ss, emit)
 }
 
 // probe counts a probe in the source's windows and keeps a little
@@ -388,7 +497,8 @@ func (d *Detector) Advance(wm int64, emit detect.Emit) {
 		return
 	}
 	d.swept = b
-	d.tab.Range(func(k key, st *state) bool {
+	d.tab.each(func(h uint64, st *state) bool {
+		k := st.k
 		open := false
 		for i := range st.fast {
 			s := &st.fast[i]
@@ -401,7 +511,7 @@ func (d *Detector) Advance(wm int64, emit detect.Emit) {
 			d.close(k, st, s, true, emit)
 		}
 		if !open && !st.slow.used() {
-			d.tab.Delete(k)
+			d.tab.delete(h)
 		}
 		return true
 	})
@@ -410,7 +520,8 @@ func (d *Detector) Advance(wm int64, emit detect.Emit) {
 
 // Flush implements detect.Detector: it closes every window.
 func (d *Detector) Flush(emit detect.Emit) {
-	d.tab.Range(func(k key, st *state) bool {
+	d.tab.each(func(h uint64, st *state) bool {
+		k := st.k
 		for i := range st.fast {
 			if st.fast[i].used() {
 				d.close(k, st, &st.fast[i], false, emit)
@@ -419,8 +530,9 @@ func (d *Detector) Flush(emit detect.Emit) {
 		if st.slow.used() {
 			d.close(k, st, &st.slow, true, emit)
 		}
-		d.tab.Delete(k)
+		d.tab.delete(h)
 		return true
 	})
+	d.tab.reset()
 	d.rebuildFilter()
 }

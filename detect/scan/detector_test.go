@@ -237,8 +237,22 @@ func TestEviction(t *testing.T) {
 	for i := range 20 {
 		f.observe(syn(base+1000+int64(i), v4(192, 0, 3, byte(i)), host(i), 22))
 	}
-	if f.d.tab.Get(key{addr: scanner}) == nil {
+	if k := (key{addr: scanner}); f.d.tab.get(f.d.hash.key(&k), &k) == nil {
 		t.Error("the reported scanner was evicted")
+	}
+	// A reported source evicted to make room reports its final counts
+	// first.
+	f = newFeeder(newDet(t, func(c *Config) { c.MaxKeys = 1 }))
+	f.observe(horizontal(base, 10, scanner, 60, 22)...)
+	live := len(f.c.fs)
+	f.observe(syn(base+1000, v4(192, 0, 3, 1), host(1), 22))
+	if st := f.d.Stats(); st.Evictions != 1 || live == 0 || len(f.c.fs) != 2*live {
+		t.Fatalf("%d findings live, %d after eviction (stats %+v), want one final finding per live one", live, len(f.c.fs), st)
+	}
+	for _, got := range f.c.fs[live:] {
+		if got.Addr != scanner || got.Evidence.Counts["hosts"] < 50 {
+			t.Errorf("final finding %+v", got)
+		}
 	}
 }
 

@@ -12,34 +12,34 @@ import (
 
 // sample is one probe quoted as evidence, kept compact (the source is
 // the key).
+// 40 bytes: packets and bytes are clamped to 65535 (a probe is small).
 type sample struct {
 	start        int64
 	dst          flow.Addr
 	sport, dport uint16
-	packets      uint32
-	bytes        uint32
-	dur          uint32
+	packets      uint16
+	bytes        uint16
+	dur1         uint32 // duration + 1 (ms); 0: no sample
 	proto, flags uint8
 	class        flow.Class
 	pseudo       flow.Pseudo
-	valid        bool
 }
 
-func (s *sample) ok() bool { return s.valid }
+func (s *sample) ok() bool { return s.dur1 != 0 }
 
 func (s *sample) set(r *flow.Record) {
 	*s = sample{
 		start: r.Start, dst: r.DstAddr, sport: r.SrcPort, dport: r.DstPort,
-		packets: uint32(min(r.Packets, math.MaxUint32)), bytes: uint32(min(r.Bytes, math.MaxUint32)),
-		dur:   uint32(min(max(r.End-r.Start, 0), math.MaxUint32)),
-		proto: r.Proto, flags: r.TCPFlags, class: r.Class, pseudo: r.Pseudo, valid: true,
+		packets: uint16(min(r.Packets, math.MaxUint16)), bytes: uint16(min(r.Bytes, math.MaxUint16)),
+		dur1:  uint32(min(max(r.End-r.Start, 0), math.MaxUint32-1)) + 1,
+		proto: r.Proto, flags: r.TCPFlags, class: r.Class, pseudo: r.Pseudo,
 	}
 }
 
 // record rebuilds the quoted record (rate: the source's sampling rate).
 func (s *sample) record(k key, rate uint32) flow.Record {
 	r := flow.Record{
-		Start: s.start, End: s.start + int64(s.dur), Packets: uint64(s.packets), Bytes: uint64(s.bytes),
+		Start: s.start, End: s.start + int64(s.dur1) - 1, Packets: uint64(s.packets), Bytes: uint64(s.bytes),
 		SrcAddr: k.addr, DstAddr: s.dst, SrcPort: s.sport, DstPort: s.dport, Proto: s.proto, TCPFlags: s.flags,
 		SamplingRate: rate, Class: s.class, Pseudo: s.pseudo &^ flow.PseudoSrc,
 	}
