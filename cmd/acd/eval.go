@@ -373,8 +373,11 @@ func printEval(w io.Writer, rep *evalReport, o *evalOptions) {
 }
 
 func dur(d time.Duration) string {
-	if d == 0 {
+	switch {
+	case d == 0:
 		return "-"
+	case d < time.Second:
+		return d.Round(time.Microsecond * 100).String()
 	}
 	return d.Round(100 * time.Millisecond).String()
 }
