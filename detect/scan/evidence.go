@@ -125,7 +125,13 @@ func (d *Detector) finding(k key, st *state, s *slot, m measure) detect.Finding 
 	case m.vertical:
 		what = "vertical"
 	}
-	if m.slow {
+	first, last := s.start, s.start
+	if s.first <= s.last {
+		first, last = s.start+int64(s.first), s.start+int64(s.last)
+	}
+	// The long window's rule fired; the scan is slow only if its probes
+	// were spread over more than the short window.
+	if m.slow && last-first > d.win {
 		what = "slow " + what
 	}
 	port := strconv.Itoa(int(s.port)) + "/" + protoName(s.proto)
@@ -137,12 +143,22 @@ func (d *Detector) finding(k key, st *state, s *slot, m measure) detect.Finding 
 		where = "port " + port
 	}
 	flows := float64(s.probes) + float64(s.other)
-	about := "~"
-	if m.saturated {
-		about = "at least "
+	// A saturated sketch makes its (large) count a lower bound.
+	count := func(v float64) string {
+		switch {
+		case m.saturated && v >= 100:
+			return fmt.Sprintf("at least %.0f", v)
+		case v < 1.5:
+			return "1"
+		}
+		return fmt.Sprintf("~%.0f", v)
 	}
-	reason := fmt.Sprintf("%s scan: %s%.0f hosts and %s%.0f ports probed (%s) within %v; %.0f%% of the source's %.0f flows failed",
-		what, about, m.hosts, about, m.ports, where, time.Duration(length)*time.Millisecond, 100*m.share, flows)
+	span := (time.Duration(last-first) * time.Millisecond).Round(time.Second)
+	if span == 0 {
+		span = (time.Duration(last-first) * time.Millisecond).Round(time.Millisecond)
+	}
+	reason := fmt.Sprintf("%s scan: %s hosts and %s ports probed (%s) over %v (%v window); %.0f%% of the source's %.0f flows failed",
+		what, count(m.hosts), count(m.ports), where, span, time.Duration(length)*time.Millisecond, 100*m.share, flows)
 	counts := map[string]float64{
 		"hosts": math.Round(m.hosts), "ports": math.Round(m.ports),
 		"probes": float64(s.probes), "failed": math.Round(float64(s.fail)), "other_flows": float64(s.other),
@@ -175,10 +191,6 @@ func (d *Detector) finding(k key, st *state, s *slot, m measure) detect.Finding 
 		if p := detect.PeerOf(r.DstAddr, r.Pseudo&flow.PseudoDst != 0, "target", 0); !hasPeer(peers, p) {
 			peers = append(peers, p)
 		}
-	}
-	first, last := s.start, s.start
-	if s.first <= s.last {
-		first, last = s.start+int64(s.first), s.start+int64(s.last)
 	}
 	f := detect.Finding{Addr: k.addr, Role: detect.RoleScanner, Evidence: detect.Evidence{
 		Detector: Name, Role: detect.RoleScanner, Score: m.score(), Reason: reason,
