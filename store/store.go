@@ -20,9 +20,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
+
+	"github.com/acd-org/acd/audit"
 )
 
 // Sentinel errors. Test with errors.Is.
@@ -47,6 +50,9 @@ type DB struct {
 	r      *sql.DB // read-only connections
 	now    func() time.Time
 	closed bool
+	// auditCP signs audit checkpoints after write transactions (nil:
+	// none); see SetAuditCheckpointer.
+	auditCP atomic.Pointer[audit.Checkpointer]
 }
 
 // Open opens the database at cfg.Path, creating it (mode 0600) when

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/acd-org/acd/audit"
 )
 
 // Role is what a principal may do. The console's authorization decides
@@ -107,6 +109,8 @@ func ValidTokenName(name string) error {
 // random bytes in unpadded base64url. Only its SHA-256 is stored, so the
 // secret cannot be shown again. A revoked token's name may be reused
 // (the old token is replaced); a valid token's may not (ErrExists).
+// The token and its audit entry (token.create, by the context's
+// audit.WithActor actor, else "cli") commit in one transaction.
 func (db *DB) CreateToken(ctx context.Context, name string, role Role) (string, error) {
 	if err := ValidTokenName(name); err != nil {
 		return "", err
@@ -118,29 +122,30 @@ func (db *DB) CreateToken(ctx context.Context, name string, role Role) (string, 
 	_, _ = rand.Read(raw) // never fails (crypto/rand)
 	secret := TokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	hash := sha256.Sum256(raw)
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return "", db.wrap("write token to", err)
-	}
-	defer func() { _ = tx.Rollback() }()
-	var revoked sql.NullInt64
-	switch err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM api_tokens WHERE name = ?`, name).Scan(&revoked); {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
-		return "", db.wrap("write token to", err)
-	case !revoked.Valid:
-		return "", fmt.Errorf("token %q: %w (revoke it first to replace it)", name, ErrExists)
-	default:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE name = ?`, name); err != nil {
-			return "", db.wrap("write token to", err)
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+		var revoked sql.NullInt64
+		switch err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM api_tokens WHERE name = ?`, name).Scan(&revoked); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return db.wrap("write token to", err)
+		case !revoked.Valid:
+			return fmt.Errorf("token %q: %w (revoke it first to replace it)", name, ErrExists)
+		default:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE name = ?`, name); err != nil {
+				return db.wrap("write token to", err)
+			}
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (name, role, hash, created) VALUES (?, ?, ?, ?)`,
-		name, string(role), hash[:], db.now().UnixMilli()); err != nil {
-		return "", db.wrap("write token to", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return "", db.wrap("write token to", err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (name, role, hash, created) VALUES (?, ?, ?, ?)`,
+			name, string(role), hash[:], db.now().UnixMilli()); err != nil {
+			return db.wrap("write token to", err)
+		}
+		// The audit entry commits with the token (never its secret).
+		_, err := db.AuditTx(ctx, tx, audit.Entry{Action: audit.ActionTokenCreate, Object: "token:" + name,
+			Data: audit.Data("role", string(role), "replaced", revoked.Valid)})
+		return err
+	})
+	if err != nil {
+		return "", err
 	}
 	db.log.Info("api token created", "name", name, "role", role)
 	return secret, nil
@@ -206,16 +211,27 @@ func (db *DB) touch(ctx context.Context, id int64, name string, lastUsed int64) 
 }
 
 // RevokeToken revokes a token for good (ErrNotFound when there is none of
-// that name; revoking twice is no error).
+// that name; revoking twice is no error). The revocation and its audit
+// entry (token.revoke, actor as for CreateToken) commit together.
 func (db *DB) RevokeToken(ctx context.Context, name string) error {
-	res, err := db.w.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE name = ?`, db.now().UnixMilli(), name)
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+		var revoked sql.NullInt64
+		switch err := tx.QueryRowContext(ctx, `SELECT revoked_at FROM api_tokens WHERE name = ?`, name).Scan(&revoked); {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("token %q: %w", name, ErrNotFound)
+		case err != nil:
+			return db.wrap("write token to", err)
+		case revoked.Valid:
+			return nil // revoked already: nothing changes, nothing to audit
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE name = ?`, db.now().UnixMilli(), name); err != nil {
+			return db.wrap("write token to", err)
+		}
+		_, err := db.AuditTx(ctx, tx, audit.Entry{Action: audit.ActionTokenRevoke, Object: "token:" + name})
+		return err
+	})
 	if err != nil {
-		return db.wrap("write token to", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return db.wrap("write token to", err)
-	} else if n == 0 {
-		return fmt.Errorf("token %q: %w", name, ErrNotFound)
+		return err
 	}
 	db.log.Info("api token revoked", "name", name)
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/conf"
 	"github.com/acd-org/acd/console/web"
@@ -25,6 +26,7 @@ type config struct {
 	Collect collect.Config  `yaml:"collect"`
 	Screen  minimize.Config `yaml:"screen"`
 	Detect  all.Config      `yaml:"detect"`
+	Audit   audit.Config    `yaml:"audit"`
 	Store   store.Config    `yaml:"store"`
 }
 
@@ -35,12 +37,13 @@ func defaultConfig() config {
 		Collect: collect.DefaultConfig(),
 		Screen:  minimize.DefaultConfig(),
 		Detect:  all.DefaultConfig(),
+		Audit:   audit.DefaultConfig(),
 		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Store.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate())
 }
 
 // loadedConfig is a configuration with where it came from.

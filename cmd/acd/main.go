@@ -58,6 +58,9 @@ func commands() []command {
 		{"config", "configuration tools (config dump)", runConfig},
 		{"keygen", "create the screening master key (serve needs one)", runKeygen},
 		{"token", "manage API tokens (token create|list|revoke)", runToken},
+		{"audit", "verify, export and list the audit log; oversight report", runAudit},
+		{"report", "reports for oversight bodies (report oversight)", runReport},
+		{"user", "manage users and commissioners' signing keys (user add|list|disable|passwd|key)", runUser},
 		{"version", "print the version", runVersion},
 		{"help", "show help for acd or a command", runHelp},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -51,7 +52,7 @@ Examples:
 	for _, v := range lc.ignored {
 		log.Warn("environment variable names no configuration key", "env", v)
 	}
-	srv, err := newServer(lc.config, log)
+	srv, err := newServer(lc.config, log, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ type server struct {
 }
 
 // newServer wires the components; it does no I/O.
-func newServer(cfg config, log *slog.Logger) (*server, error) {
+func newServer(cfg config, log *slog.Logger, console io.Writer) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ingest := newIngestSink(reg)
@@ -107,7 +108,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &storeComponent{cfg: cfg.Store, log: log.With("component", "store"), reg: reg, max: cfg.Detect.MaxSuspects}
+	st := &storeComponent{cfg: cfg.Store, audit: cfg.Audit, log: log.With("component", "store"), reg: reg, max: cfg.Detect.MaxSuspects, console: console}
 	st.book = detect.NewBook(cfg.Detect.MaxSuspects, st)
 	eng, err := detect.New(cfg.Detect.Config, dets, detect.Deps{Logger: log.With("component", "detect"), Registerer: reg,
 		Next: ingest, Live: true, Book: st.book})
@@ -123,7 +124,7 @@ func newServer(cfg config, log *slog.Logger) (*server, error) {
 		return nil, err
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
-		API: api.New(api.Deps{Book: st.book, Auth: st, Logger: log.With("component", "api")})})
+		API: api.New(api.Deps{Book: st.book, Auth: st, Users: st, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),

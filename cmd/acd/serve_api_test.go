@@ -78,6 +78,27 @@ store:
 	waitLog(t, &logs, regexp.MustCompile(`"msg":"(acd serving)"`))
 	api := "http://" + httpAddr + "/api/v1/suspects"
 
+	// First start: the one-time admin password is shown once on stderr,
+	// outside the (JSON) log, and works with HTTP Basic until changed
+	// (403: it must be changed first).
+	m := regexp.MustCompile(`one-time password\n\n    (\S+)\n`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no one-time admin password on stderr:\n%s", logs.String())
+	}
+	if n := strings.Count(logs.String(), m[1]); n != 1 {
+		t.Errorf("the one-time password appears %d times on stderr, want once", n)
+	}
+	req, _ := http.NewRequest(http.MethodGet, api, nil)
+	req.SetBasicAuth("admin", m[1])
+	if resp, err := http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("admin with the one-time password: status %d, want 403 (change it first)", resp.StatusCode)
+		}
+	}
+
 	get := func(url, tok string) (int, []byte) {
 		req, _ := http.NewRequest(http.MethodGet, url, nil)
 		if tok != "" {

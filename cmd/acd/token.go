@@ -166,7 +166,16 @@ func withStore(ctx context.Context, e *env, cfgPath string, fn func(*store.DB) e
 	if err != nil {
 		return err
 	}
-	return errors.Join(fn(db), db.Close())
+	// Writes are audited; the server's audit key signs checkpoints, the
+	// last one when the command is done.
+	cp, err := auditCheckpointer(lc, "")
+	if err != nil {
+		return errors.Join(err, db.Close())
+	}
+	db.SetAuditCheckpointer(cp)
+	ferr := fn(db)
+	_, _, cerr := db.AuditCheckpoint(ctx)
+	return errors.Join(ferr, cerr, db.Close())
 }
 
 // parseInterspersed parses flags placed before, between or after the

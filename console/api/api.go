@@ -1,6 +1,7 @@
 // Package api is acd's REST API, served under /api/v1/. Every request
-// carries an API token (Authorization: Bearer acd_...; see acd token) and
-// is authorized by the token's role. Responses are JSON with
+// carries an API token (Authorization: Bearer acd_...; see acd token) or
+// a user's name and password (HTTP Basic; see acd user), and is
+// authorized by the token's role or the user's roles. Responses are JSON with
 // Cache-Control: no-store; errors are {"error": "..."} with the HTTP
 // status saying what kind (400 bad parameter, 401 no valid token, 403
 // role not allowed, 404 no such thing, 405 wrong method, 5xx server).
@@ -17,9 +18,11 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
+	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/store"
 )
@@ -32,8 +35,20 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, secret string) (store.Principal, error)
 }
 
-// Interface guard.
-var _ Authenticator = (*store.DB)(nil)
+// UserAuthenticator checks a user's name and password (HTTP Basic); an
+// error wrapping store.ErrUnauthenticated means they are not valid (401;
+// store.ErrPasswordChange: a one-time password to change first, 403),
+// any other error is the authenticator's own failure (500).
+// *store.DB implements it.
+type UserAuthenticator interface {
+	AuthenticateUser(ctx context.Context, name, password string) (store.Principal, error)
+}
+
+// Interface guards.
+var (
+	_ Authenticator     = (*store.DB)(nil)
+	_ UserAuthenticator = (*store.DB)(nil)
+)
 
 // Deps are the API's dependencies.
 type Deps struct {
@@ -41,6 +56,11 @@ type Deps struct {
 	Book *detect.Book
 	// Auth checks tokens (required).
 	Auth Authenticator
+	// Users checks user names and passwords sent with HTTP Basic (nil:
+	// Basic is refused). Each check costs a password hash (argon2id: 64
+	// MiB, ~100 ms): at most GOMAXPROCS run at once, and scripts that call
+	// often should use a token.
+	Users UserAuthenticator
 	// Logger logs requests at debug (never the token) and failures.
 	Logger *slog.Logger
 }
@@ -50,15 +70,18 @@ type handler struct {
 	deps Deps
 	log  *slog.Logger
 	mux  *http.ServeMux
+	// logins bounds the password checks running at once.
+	logins chan struct{}
 }
 
 // New returns the API's handler; mount it at /api/ (it serves the full
 // paths, /api/v1/...).
 func New(deps Deps) http.Handler {
-	h := &handler{deps: deps, log: deps.Logger, mux: http.NewServeMux()}
+	h := &handler{deps: deps, log: deps.Logger, mux: http.NewServeMux(), logins: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
+	h.mux.Handle("/api/v1/openapi.json", h.route(http.MethodGet, store.Roles(), h.openapi))
 	h.mux.Handle("/api/v1/suspects", h.route(http.MethodGet, suspectReaders(), h.listSuspects))
 	h.mux.Handle("/api/v1/suspects/{address...}", h.route(http.MethodGet, suspectReaders(), h.getSuspect))
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -98,16 +121,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who = p.Name
-	h.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	// What the request changes is audited under the principal's name.
+	ctx := audit.WithActor(context.WithValue(r.Context(), principalKey{}, p), p.Kind+":"+p.Name)
+	h.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// authenticate checks the bearer token; on failure it has answered.
+// authenticate checks the bearer token or the Basic user name and
+// password; on failure it has answered.
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Principal, bool) {
+	if user, password, ok := r.BasicAuth(); ok {
+		return h.authenticateUser(w, r, user, password)
+	}
 	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	secret = strings.TrimSpace(secret)
 	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="acd"`)
-		writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <token>; create one with 'acd token create')")
+		msg := "missing bearer token (Authorization: Bearer <token>; create one with 'acd token create')"
+		if h.deps.Users != nil {
+			msg += " or user name and password (HTTP Basic)"
+		}
+		writeError(w, http.StatusUnauthorized, msg)
 		return store.Principal{}, false
 	}
 	p, err := h.deps.Auth.Authenticate(r.Context(), secret)
@@ -119,6 +152,41 @@ func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Pr
 	case err != nil:
 		h.log.Error("api: unable to authenticate", "error", err)
 		writeError(w, http.StatusInternalServerError, "unable to check the token")
+		return store.Principal{}, false
+	}
+	return p, true
+}
+
+// basicChallenge asks for HTTP Basic credentials.
+const basicChallenge = `Basic realm="acd", charset="UTF-8"`
+
+// authenticateUser checks a Basic user name and password; on failure it
+// has answered. Every refusal reads the same, so names cannot be probed.
+func (h *handler) authenticateUser(w http.ResponseWriter, r *http.Request, user, password string) (store.Principal, bool) {
+	if h.deps.Users == nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="acd"`)
+		writeError(w, http.StatusUnauthorized, "missing bearer token (Authorization: Bearer <token>): user logins (HTTP Basic) are not enabled here")
+		return store.Principal{}, false
+	}
+	select {
+	case h.logins <- struct{}{}:
+		defer func() { <-h.logins }()
+	case <-r.Context().Done():
+		writeError(w, http.StatusServiceUnavailable, "too many logins at once: try again")
+		return store.Principal{}, false
+	}
+	p, err := h.deps.Users.AuthenticateUser(r.Context(), user, password)
+	switch {
+	case errors.Is(err, store.ErrPasswordChange):
+		writeError(w, http.StatusForbidden, "the password is a one-time password: change it first (acd user passwd NAME)")
+		return store.Principal{}, false
+	case errors.Is(err, store.ErrUnauthenticated):
+		w.Header().Set("WWW-Authenticate", basicChallenge)
+		writeError(w, http.StatusUnauthorized, "invalid user name or password")
+		return store.Principal{}, false
+	case err != nil:
+		h.log.Error("api: unable to authenticate a user", "error", err)
+		writeError(w, http.StatusInternalServerError, "unable to check the user name and password")
 		return store.Principal{}, false
 	}
 	return p, true
