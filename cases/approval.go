@@ -127,10 +127,10 @@ func Verify(payloadJSON []byte, a Approval, pub ed25519.PublicKey) error {
 	return nil
 }
 
-// KeyID returns the id acd gives an Ed25519 public key: "ed25519:" and
-// the first 16 bytes of its SHA-256 in hex. Policies and keyrings may use
-// any id; this one is stable and self-describing.
+// KeyID returns the id acd gives an Ed25519 public key: the first 8 bytes
+// of its SHA-256 in hex (16 digits), as the store registers keys and
+// policies list them.
 func KeyID(pub ed25519.PublicKey) string {
 	h := sha256.Sum256(pub)
-	return "ed25519:" + hex.EncodeToString(h[:16])
+	return hex.EncodeToString(h[:8])
 }

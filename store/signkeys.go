@@ -3,16 +3,16 @@ package store
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/acd-org/acd/audit"
+
+	"github.com/acd-org/acd/cases"
 )
 
 // SigningKey is a commissioner's Ed25519 public key, with which the
@@ -38,10 +38,7 @@ func (k SigningKey) ValidAt(t time.Time) bool {
 
 // KeyID returns a public key's id: the first 16 hex digits of its
 // SHA-256.
-func KeyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return hex.EncodeToString(sum[:8])
-}
+func KeyID(pub ed25519.PublicKey) string { return cases.KeyID(pub) }
 
 var keyIDPattern = regexp.MustCompile(`^[0-9a-f]{16}$`)
 
