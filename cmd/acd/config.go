@@ -6,10 +6,12 @@ import (
 	"os"
 
 	"github.com/acd-org/acd/audit"
+	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/conf"
 	"github.com/acd-org/acd/console/web"
 	"github.com/acd-org/acd/detect/all"
+	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
 )
@@ -27,6 +29,8 @@ type config struct {
 	Screen  minimize.Config `yaml:"screen"`
 	Detect  all.Config      `yaml:"detect"`
 	Audit   audit.Config    `yaml:"audit"`
+	Cases   cases.Policy    `yaml:"cases"`
+	Enforce enforce.Config  `yaml:"enforce"`
 	Store   store.Config    `yaml:"store"`
 }
 
@@ -38,12 +42,22 @@ func defaultConfig() config {
 		Screen:  minimize.DefaultConfig(),
 		Detect:  all.DefaultConfig(),
 		Audit:   audit.DefaultConfig(),
+		Cases:   cases.DefaultPolicy(),
+		Enforce: enforce.DefaultConfig(),
 		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.Validate())
+}
+
+// casesValidate checks the cases policy, naming the section.
+func (c config) casesValidate() error {
+	if err := c.Cases.Validate(); err != nil {
+		return fmt.Errorf("cases: %w", err)
+	}
+	return nil
 }
 
 // loadedConfig is a configuration with where it came from.

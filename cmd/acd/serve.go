@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/console/api"
 	"github.com/acd-org/acd/console/web"
@@ -123,20 +124,34 @@ func newServer(cfg config, log *slog.Logger, console io.Writer) (*server, error)
 	if err != nil {
 		return nil, err
 	}
+	// Cases need a policy naming the commissioners' keys; without one the
+	// cases API answers 503.
+	var caseSvc cases.Service
+	var casesComp *casesComponent
+	if casesEnabled(cfg.Cases) {
+		casesComp = &casesComponent{policy: cfg.Cases, enforce: cfg.Enforce, log: log.With("component", "cases"), st: st}
+		caseSvc = casesComp
+	} else {
+		log.Warn("cases disabled: cases.commissioners names no commissioner keys (or fewer than cases.quorum); the cases API answers 503",
+			"quorum", cfg.Cases.Quorum, "commissioner_keys", len(cfg.Cases.Commissioners))
+	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
-		API: api.New(api.Deps{Book: st.book, Auth: st, Users: st, Logger: log.With("component", "api")})})
+		API: api.New(api.Deps{Book: st.book, Auth: st, Users: st, Cases: caseSvc, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),
 	// then the collector; stop in reverse, so the collector drains through
 	// the screen and detection first, detection closes its windows, and
 	// the store writes the last changes before it closes.
-	g := daemon.NewGroup(log,
-		daemon.Named{Name: "store", Component: st},
+	comps := []daemon.Named{{Name: "store", Component: st}}
+	if casesComp != nil {
+		comps = append(comps, daemon.Named{Name: "cases", Component: casesComp})
+	}
+	g := daemon.NewGroup(log, append(comps,
 		daemon.Named{Name: "http", Component: w},
 		daemon.Named{Name: "detect", Component: eng},
 		daemon.Named{Name: "screen", Component: screen},
-		daemon.Named{Name: "collect", Component: coll})
+		daemon.Named{Name: "collect", Component: coll})...)
 	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest}, nil
 }
 

@@ -10,6 +10,7 @@
 //
 //	GET /api/v1/suspects             the detection stage's suspects, filtered
 //	GET /api/v1/suspects/{address}   one suspect (a prefix's slash may be %2F)
+//	/api/v1/cases...                 cases, approvals and actions (cases.go)
 package api
 
 import (
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/audit"
+	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/store"
 )
@@ -54,6 +56,9 @@ var (
 type Deps struct {
 	// Book holds the suspects (nil: suspect endpoints answer 503).
 	Book *detect.Book
+	// Cases keeps the cases and decides on them (nil: case endpoints
+	// answer 503). Creating a case also needs Book, for its suspects.
+	Cases cases.Service
 	// Auth checks tokens (required).
 	Auth Authenticator
 	// Users checks user names and passwords sent with HTTP Basic (nil:
@@ -84,6 +89,7 @@ func New(deps Deps) http.Handler {
 	h.mux.Handle("/api/v1/openapi.json", h.route(http.MethodGet, store.Roles(), h.openapi))
 	h.mux.Handle("/api/v1/suspects", h.route(http.MethodGet, suspectReaders(), h.listSuspects))
 	h.mux.Handle("/api/v1/suspects/{address...}", h.route(http.MethodGet, suspectReaders(), h.getSuspect))
+	h.caseRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

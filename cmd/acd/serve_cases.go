@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/enforce"
+	"github.com/acd-org/acd/store"
+)
+
+// casesEnabled reports whether the policy lets cases be decided: it
+// names at least quorum commissioner keys. Without them the cases API
+// answers 503 and says why at start.
+func casesEnabled(p cases.Policy) bool {
+	return len(p.Commissioners) > 0 && len(p.Commissioners) >= p.Quorum
+}
+
+// casesComponent builds the cases service over the open store (the gate
+// with the commissioners' keys from the store, the enforcement
+// gatekeeper) and runs the emergency review timer.
+//
+// The enforcement adapters (CrowdSec, nftables, BGP, RPZ, abuse reports)
+// come with the enforcement issue: until then the gatekeeper has none
+// (an approved action is refused, and audited, at execution instead of
+// pretending to run), or the Recorder for every type with
+// enforce.record_only (demonstrations and end-to-end tests).
+type casesComponent struct {
+	policy  cases.Policy
+	enforce enforce.Config
+	log     *slog.Logger
+	st      *storeComponent
+
+	svc      atomic.Pointer[store.Cases]
+	reviewer *store.Reviewer
+}
+
+func (c *casesComponent) Start(ctx context.Context) error {
+	db := c.st.db.Load()
+	if db == nil {
+		return errors.New("cases: the store is not open")
+	}
+	gate, err := cases.NewGate(c.policy, db.Keyring())
+	if err != nil {
+		return fmt.Errorf("cases: %w", err)
+	}
+	adapters := c.enforce.Adapters()
+	if c.enforce.RecordOnly {
+		c.log.Warn("enforce.record_only: approved actions pass the gate and are recorded, but nothing is carried out")
+	}
+	gk := &enforce.Gatekeeper{Gate: gate, Adapters: adapters}
+	svc, err := store.NewCases(db, gk, c.policy, nil)
+	if err != nil {
+		return err
+	}
+	c.svc.Store(svc)
+	c.reviewer = &store.Reviewer{Cases: svc, Log: c.log}
+	if err := c.reviewer.Start(ctx); err != nil {
+		return err
+	}
+	c.log.Info("cases ready", "quorum", c.policy.Quorum, "commissioner_keys", len(c.policy.Commissioners),
+		"enforcement_adapters", len(adapters))
+	return nil
+}
+
+func (c *casesComponent) Stop() {
+	if c.reviewer != nil {
+		c.reviewer.Stop()
+	}
+	c.svc.Store(nil)
+}
+
+var errCasesDown = fmt.Errorf("%w: the cases service is not running", cases.ErrState)
+
+func (c *casesComponent) get() (*store.Cases, error) {
+	if s := c.svc.Load(); s != nil {
+		return s, nil
+	}
+	return nil, errCasesDown
+}
+
+// The cases.Service methods delegate to the running service.
+
+func (c *casesComponent) CreateCase(ctx context.Context, cs cases.Case, suspects []detect.Suspect) (cases.Case, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return s.CreateCase(ctx, cs, suspects)
+}
+
+func (c *casesComponent) Case(ctx context.Context, id string) (cases.Record, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Record{}, err
+	}
+	return s.Case(ctx, id)
+}
+
+func (c *casesComponent) Cases(ctx context.Context, f cases.Filter) ([]cases.Case, int, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, 0, err
+	}
+	return s.Cases(ctx, f)
+}
+
+func (c *casesComponent) AmendCase(ctx context.Context, id, by, reason string, edit func(*cases.Case)) (cases.Case, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return s.AmendCase(ctx, id, by, reason, edit)
+}
+
+func (c *casesComponent) ChangeCase(ctx context.Context, id string, ch cases.Change) (cases.Case, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return s.ChangeCase(ctx, id, ch)
+}
+
+func (c *casesComponent) AddApproval(ctx context.Context, id string, a cases.Approval) (cases.Case, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return s.AddApproval(ctx, id, a)
+}
+
+func (c *casesComponent) Execute(ctx context.Context, id string, i int, executor string, now time.Time) (cases.Case, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return s.Execute(ctx, id, i, executor, now)
+}
+
+func (c *casesComponent) Emergency(ctx context.Context, id string, i int, operator, reason string, now time.Time) (cases.Case, error) {
+	s, err := c.get()
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return s.Emergency(ctx, id, i, operator, reason, now)
+}
+
+var _ cases.Service = (*casesComponent)(nil)
