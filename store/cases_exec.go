@@ -239,25 +239,35 @@ func (s *Cases) ReviewDue(ctx context.Context, now time.Time) ([]string, error) 
 	return done, errors.Join(errs...)
 }
 
-// Reviewer is the daemon component that runs the emergency review timer:
-// every Every it calls Cases.ReviewDue with Now().
+// Reviewer is the daemon component that runs the cases' timers: every
+// Every it calls Cases.ReviewDue (roll back unreviewed emergencies),
+// then Cases.ExpireDue (withdraw actions whose window ended, expire
+// cases), both with Now(). A deadline or window end is therefore acted
+// on at most one period (plus the run's own duration) late; in that
+// time the gate already refuses new executions outside the window, but
+// an action in effect stays in effect. When a review deadline and the
+// last window end fall in the same period, the rollback wins (the case
+// is revoked and flagged review_missed, not expired).
 type Reviewer struct {
 	Cases *Cases
-	// Every is the period (a minute when zero).
+	// Every is the period (a minute when zero or negative): the most a
+	// rollback or an expiry can be late. The caller sets it (the daemon's
+	// configuration).
 	Every time.Duration
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Log receives rollbacks and errors (discarded when nil).
 	Log *slog.Logger
-	// OnRun, when set, is called after each run with its result (tests,
-	// metrics).
-	OnRun func(rolledBack []string, err error)
+	// OnRun, when set, is called after each run with its result: the
+	// cases rolled back, those expired, and both calls' errors joined
+	// (tests, metrics).
+	OnRun func(rolledBack, expired []string, err error)
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// Start starts the timer.
+// Start starts the timers.
 func (r *Reviewer) Start(context.Context) error {
 	if r.Cases == nil {
 		return errors.New("store: the review timer needs the cases")
@@ -285,7 +295,8 @@ func (r *Reviewer) Start(context.Context) error {
 				return
 			case <-t.C:
 			}
-			ids, err := r.Cases.ReviewDue(ctx, now())
+			at := now()
+			ids, err := r.Cases.ReviewDue(ctx, at)
 			if ctx.Err() != nil {
 				return // stopped mid-run: the next start retries
 			}
@@ -295,15 +306,25 @@ func (r *Reviewer) Start(context.Context) error {
 			if err != nil {
 				log.Error("emergency review timer", "err", err)
 			}
+			expired, xerr := r.Cases.ExpireDue(ctx, at)
+			if ctx.Err() != nil {
+				return
+			}
+			for _, id := range expired {
+				log.Info("case expired: every action's window has ended", "case", id)
+			}
+			if xerr != nil {
+				log.Error("case expiry timer", "err", xerr)
+			}
 			if r.OnRun != nil {
-				r.OnRun(ids, err)
+				r.OnRun(ids, expired, errors.Join(err, xerr))
 			}
 		}
 	}()
 	return nil
 }
 
-// Stop stops the timer and waits for a run in progress.
+// Stop stops the timers and waits for a run in progress.
 func (r *Reviewer) Stop() {
 	if r.cancel != nil {
 		r.cancel()

@@ -491,7 +491,7 @@ func TestCaseEmergencyReview(t *testing.T) {
 	// The review timer, on the injected clock.
 	e.clk.Set(ct0.Add(25 * time.Hour))
 	runs := make(chan []string, 16)
-	rv := &Reviewer{Cases: e.cs, Every: time.Millisecond, Now: e.clk.Now, OnRun: func(ids []string, err error) {
+	rv := &Reviewer{Cases: e.cs, Every: time.Millisecond, Now: e.clk.Now, OnRun: func(ids, _ []string, err error) {
 		if err != nil {
 			t.Error(err)
 		}
@@ -512,11 +512,13 @@ func TestCaseEmergencyReview(t *testing.T) {
 	if r.Case.State != cases.StateRevoked || !r.Case.Flags.ReviewMissed {
 		t.Fatalf("missed: %s %+v", r.Case.State, r.Case.Flags)
 	}
-	if r, _ := e.cs.Case(ctx, reviewed.ID); r.Case.State != cases.StateActive {
-		t.Fatalf("reviewed case %s", r.Case.State)
+	// The reviewed case's window ended at 24h: the same run expired it
+	// (not a rollback: it is not flagged).
+	if r, _ := e.cs.Case(ctx, reviewed.ID); r.Case.State != cases.StateExpired || r.Case.Flags.ReviewMissed {
+		t.Fatalf("reviewed case %s %+v", r.Case.State, r.Case.Flags)
 	}
 	calls := e.rec.Calls()
-	if len(calls) != 3 || calls[2].Op != "withdraw" || calls[2].Case != missed.ID {
+	if len(calls) != 4 || calls[2].Op != "withdraw" || calls[2].Case != missed.ID || calls[3].Op != "withdraw" || calls[3].Case != reviewed.ID {
 		t.Fatalf("calls %+v", calls)
 	}
 	o, err := e.db.AuditOversight(ctx, ct0.Add(-time.Hour), ct0.Add(48*time.Hour))
