@@ -69,7 +69,7 @@ enforce: {record_only: true}
 	}
 	// Users (each gets a generated password, printed once) and keys.
 	pw := map[string]string{}
-	for _, u := range []struct{ name, role string }{{"ana", "analyst"}, {"c1", "commissioner"}, {"c2", "commissioner"}, {"c3", "commissioner"}, {"op1", "operator"}} {
+	for _, u := range []struct{ name, role string }{{"ana", "analyst"}, {"c1", "commissioner"}, {"c2", "commissioner"}, {"c3", "commissioner"}, {"op1", "operator"}, {"aud", "auditor"}} {
 		code, out, errOut := runCmd(t, nil, "user", "add", u.name, "--role", u.role, "-c", cfg)
 		if code != 0 {
 			t.Fatalf("user add %s: %s", u.name, errOut)
@@ -167,6 +167,22 @@ enforce: {record_only: true}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("anonymous GET /api/v1/cases: %d", resp.StatusCode)
+	}
+
+	// The auditor verifies the live chain through the API.
+	req, _ := http.NewRequest(http.MethodGet, server+"/api/v1/audit/verify", nil)
+	req.SetBasicAuth("aud", pw["aud"])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		OK bool `json:"ok"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&rep)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !rep.OK {
+		t.Errorf("GET /api/v1/audit/verify as auditor: status %d, ok %v", resp.StatusCode, rep.OK)
 	}
 
 	_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/minimize"
+	"github.com/acd-org/acd/store"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -53,11 +55,25 @@ Examples:
 	for _, v := range lc.ignored {
 		log.Warn("environment variable names no configuration key", "env", v)
 	}
-	srv, err := newServer(lc.config, log, e.stderr)
+	// The store and the audit key are opened first: the API authenticates
+	// against the store and verifies the audit chain with the key.
+	db, err := store.Open(ctx, lc.Store, log.With("component", "store"))
 	if err != nil {
 		return err
 	}
+	cp, err := auditCheckpointer(lc, "")
+	if err != nil {
+		db.Close()
+		return err
+	}
+	db.SetAuditCheckpointer(cp)
+	srv, err := newServer(lc.config, log, e.stderr, db, cp.PublicKey())
+	if err != nil {
+		db.Close()
+		return err
+	}
 	if err := srv.group.Start(ctx); err != nil {
+		srv.store.Stop() // closes the store if its component never started
 		return err
 	}
 	log.Info("acd serving", "version", versionString(), "config", configName(lc.path), "http", srv.web.Addr())
@@ -98,10 +114,11 @@ type server struct {
 	screen *minimize.Screen
 	detect *detect.Engine
 	ingest *ingestSink
+	store  *storeComponent
 }
 
 // newServer wires the components; it does no I/O.
-func newServer(cfg config, log *slog.Logger, console io.Writer) (*server, error) {
+func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, auditKey ed25519.PublicKey) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ingest := newIngestSink(reg)
@@ -109,7 +126,8 @@ func newServer(cfg config, log *slog.Logger, console io.Writer) (*server, error)
 	if err != nil {
 		return nil, err
 	}
-	st := &storeComponent{cfg: cfg.Store, audit: cfg.Audit, log: log.With("component", "store"), reg: reg, max: cfg.Detect.MaxSuspects, console: console}
+	st := &storeComponent{log: log.With("component", "store"), reg: reg, max: cfg.Detect.MaxSuspects, console: console}
+	st.db.Store(db)
 	st.book = detect.NewBook(cfg.Detect.MaxSuspects, st)
 	eng, err := detect.New(cfg.Detect.Config, dets, detect.Deps{Logger: log.With("component", "detect"), Registerer: reg,
 		Next: ingest, Live: true, Book: st.book})
@@ -136,7 +154,8 @@ func newServer(cfg config, log *slog.Logger, console io.Writer) (*server, error)
 			"quorum", cfg.Cases.Quorum, "commissioner_keys", len(cfg.Cases.Commissioners))
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
-		API: api.New(api.Deps{Book: st.book, Auth: st, Users: st, Cases: caseSvc, Logger: log.With("component", "api")})})
+		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey,
+			Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),
@@ -152,7 +171,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer) (*server, error)
 		daemon.Named{Name: "detect", Component: eng},
 		daemon.Named{Name: "screen", Component: screen},
 		daemon.Named{Name: "collect", Component: coll})...)
-	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest}, nil
+	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest, store: st}, nil
 }
 
 // ingestSink is the end of the record path: it counts what screening and

@@ -11,10 +11,13 @@
 //	GET /api/v1/suspects             the detection stage's suspects, filtered
 //	GET /api/v1/suspects/{address}   one suspect (a prefix's slash may be %2F)
 //	/api/v1/cases...                 cases, approvals and actions (cases.go)
+//	/api/v1/users..., /api/v1/tokens...  users, signing keys, tokens (users.go, tokens.go)
+//	/api/v1/audit..., /api/v1/reports/oversight  the audit log (audit.go)
 package api
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -66,6 +69,16 @@ type Deps struct {
 	// MiB, ~100 ms): at most GOMAXPROCS run at once, and scripts that call
 	// often should use a token.
 	Users UserAuthenticator
+	// Admin manages users, signing keys and tokens (nil: those endpoints
+	// answer 503).
+	Admin Admin
+	// Audit reads the audit log (nil: the audit and report endpoints
+	// answer 503).
+	Audit AuditLog
+	// AuditKey is the public half of the server's audit key, with which
+	// GET /api/v1/audit/verify checks the checkpoints (nil: it answers
+	// 503).
+	AuditKey ed25519.PublicKey
 	// Logger logs requests at debug (never the token) and failures.
 	Logger *slog.Logger
 }
@@ -90,6 +103,8 @@ func New(deps Deps) http.Handler {
 	h.mux.Handle("/api/v1/suspects", h.route(http.MethodGet, suspectReaders(), h.listSuspects))
 	h.mux.Handle("/api/v1/suspects/{address...}", h.route(http.MethodGet, suspectReaders(), h.getSuspect))
 	h.caseRoutes()
+	h.adminRoutes()
+	h.auditRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -60,7 +61,8 @@ func newFixture(t *testing.T) *fixture {
 	logger := slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	// Mounted as console/web mounts it.
 	mux := http.NewServeMux()
-	mux.Handle("/api/", New(Deps{Book: book, Auth: db, Logger: logger}))
+	auditPub, _, _ := ed25519.GenerateKey(nil)
+	mux.Handle("/api/", New(Deps{Book: book, Auth: db, Admin: db, Audit: db, AuditKey: auditPub, Logger: logger}))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f

@@ -32,7 +32,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		t.Fatalf("openapi %q with %d paths", doc.OpenAPI, len(doc.Paths))
 	}
 	f := newFixture(t)
-	samples := map[string]string{"address": "192.0.2.1", "id": "c-1"}
+	samples := map[string]string{"address": "192.0.2.1", "id": "c-1", "name": "nobody", "key_id": "0123456789abcdef"}
 	principals := map[string]string{"none": ""}
 	for _, r := range store.Roles() {
 		principals[string(r)] = f.tokens[r]
