@@ -297,6 +297,9 @@ func (s *Cases) ChangeCase(ctx context.Context, id string, ch cases.Change) (cas
 	})
 }
 
+// ActionApprovalRefuse is the audit action of a refused approval.
+const ActionApprovalRefuse = "approval.refuse"
+
 // AddApproval verifies and stores a commissioner's signed decision on the
 // current version of case id, then tallies (see cases.Service): a
 // requested case is approved once the quorum approved, rejected once it
@@ -305,8 +308,10 @@ func (s *Cases) ChangeCase(ctx context.Context, id string, ch cases.Change) (cas
 func (s *Cases) AddApproval(ctx context.Context, id string, a cases.Approval) (cases.Case, error) {
 	now := s.now().UTC()
 	var unchanged bool
+	var refused error
 	c, err := s.change(ctx, id, func(tx *sql.Tx, c *cases.Case) error {
 		if err := s.checkApproval(ctx, *c, a, now); err != nil {
+			refused = err
 			return err
 		}
 		doc, err := json.Marshal(a)
@@ -361,6 +366,15 @@ func (s *Cases) AddApproval(ctx context.Context, id string, a cases.Approval) (c
 	if unchanged {
 		r, err := s.Case(ctx, id)
 		return r.Case, err
+	}
+	if refused != nil {
+		// The approval was refused (forged, replayed, revoked key,
+		// separation of duties...): nothing changed, but the attempt is
+		// on record, in its own transaction.
+		aerr := s.db.Audit(ctx, audit.Entry{Action: ActionApprovalRefuse, Object: "case:" + id,
+			Data: audit.Data("commissioner", a.Commissioner, "key_id", a.KeyID, "version", a.Version,
+				"decision", string(a.Decision), "reason", refused.Error())})
+		return c, errors.Join(err, aerr)
 	}
 	return c, err
 }

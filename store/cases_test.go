@@ -317,8 +317,13 @@ func TestCaseRejectionAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before := len(e.entries(t))
 	if _, err := e.cs.AddApproval(ctx, c.ID, forged); !errors.Is(err, cases.ErrSignature) {
 		t.Fatalf("forged: %v", err)
+	}
+	// The refused approval is on record, nothing else changed.
+	if es := e.entries(t); len(es) != before+1 || es[before].Action != ActionApprovalRefuse || es[before].Object != "case:"+c.ID {
+		t.Errorf("after a forged approval: %d entries (was %d), last %+v", len(es), before, es[len(es)-1])
 	}
 	if c, err = e.cs.AddApproval(ctx, c.ID, e.sign(t, c.ID, "alice", cases.DecisionReject, ct0)); err != nil || c.State != cases.StateRequested {
 		t.Fatalf("one rejection: %v %s", err, c.State)
