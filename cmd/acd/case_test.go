@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/casestest"
 	"github.com/acd-org/acd/console/api"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/store"
@@ -40,7 +41,7 @@ func (caseUsers) Authenticate(_ context.Context, secret string) (store.Principal
 }
 
 // caseServer is the API with the fake cases service, over loopback.
-func caseServer(t *testing.T) (*httptest.Server, *fakeCases) {
+func caseServer(t *testing.T) (*httptest.Server, *casestest.Fake) {
 	t.Helper()
 	book := detect.NewBook(10, nil)
 	k, err := detect.ParseKey("198.51.100.7")
@@ -50,7 +51,7 @@ func caseServer(t *testing.T) (*httptest.Server, *fakeCases) {
 	now := time.Now().UTC()
 	book.Add(detect.Finding{Addr: k.Addr, Bits: k.Bits, Role: detect.RoleC2,
 		Evidence: detect.Evidence{Detector: "beacon", Score: 0.9, Reason: "test", First: now.Add(-time.Hour), Last: now}})
-	svc := newFakeCases()
+	svc := casestest.New()
 	srv := httptest.NewServer(api.New(api.Deps{Book: book, Auth: caseUsers{}, Users: caseUsers{}, Cases: svc}))
 	t.Cleanup(srv.Close)
 	return srv, svc
@@ -58,7 +59,7 @@ func caseServer(t *testing.T) (*httptest.Server, *fakeCases) {
 
 // keygen makes a signing key with acd user keygen and registers its
 // public half with the fake under the id acd user key add gives it.
-func keygen(t *testing.T, svc *fakeCases) (string, ed25519.PublicKey) {
+func keygen(t *testing.T, svc *casestest.Fake) (string, ed25519.PublicKey) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "signing.key")
 	code, out, errOut := runCmd(t, nil, "user", "keygen", "--out", path)
@@ -70,9 +71,7 @@ func keygen(t *testing.T, svc *fakeCases) (string, ed25519.PublicKey) {
 		t.Fatal(err)
 	}
 	pub := ed25519.PublicKey(raw)
-	svc.mu.Lock()
-	svc.keys[store.KeyID(pub)] = pub
-	svc.mu.Unlock()
+	svc.AddKey(store.KeyID(pub), pub)
 	return path, pub
 }
 
@@ -107,7 +106,7 @@ func TestCaseCLIFlow(t *testing.T) {
 		t.Errorf("analyst approving: %d %s", code, errOut)
 	}
 	code, _, errOut = runCmd(t, as(srv, "carol"), "case", "approve", "c-1", "--user", "carol", "--key", keyFile, "--dry-run")
-	if code != 0 || !strings.Contains(errOut, "APPROVE case c-1, version 1") || len(svc.approvals["c-1"]) != 0 {
+	if code != 0 || !strings.Contains(errOut, "APPROVE case c-1, version 1") || len(svc.Approvals("c-1")) != 0 {
 		t.Fatalf("dry run: %d %s", code, errOut)
 	}
 	// The password from stdin; the summary shows what is signed.
@@ -167,7 +166,7 @@ func TestCaseCLIReject(t *testing.T) {
 	if err := c.Apply(cases.Change{Event: cases.EventRequest, By: "dora", At: c.Created}); err != nil {
 		t.Fatal(err)
 	}
-	svc.put(c)
+	svc.Put(c)
 	if code, _, errOut := runCmd(t, as(srv, "dora"), "case", "reject", "c-9", "--user", "dora", "--key", keyFile, "--reason", "mine"); code != 1 || !strings.Contains(errOut, "forbidden (403)") || !strings.Contains(errOut, cases.ErrDuties.Error()) {
 		t.Errorf("requester deciding: %d %s", code, errOut)
 	}

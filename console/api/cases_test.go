@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/casestest"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/store"
 )
@@ -34,7 +35,7 @@ func (tokenAuth) Authenticate(_ context.Context, secret string) (store.Principal
 // caseFixture is the API over a fake cases service and a small Book.
 type caseFixture struct {
 	srv  *httptest.Server
-	svc  *fakeCases
+	svc  *casestest.Fake
 	key  ed25519.PrivateKey // u-commissioner's signing key, known to svc as keyID
 	book *detect.Book
 }
@@ -54,12 +55,12 @@ func newCaseFixture(t *testing.T) *caseFixture {
 		book.Add(detect.Finding{Addr: k.Addr, Bits: k.Bits, Role: detect.RoleC2,
 			Evidence: detect.Evidence{Detector: "beacon", Score: 0.9, Reason: "test", First: tc0, Last: tc0.Add(time.Hour)}})
 	}
-	svc := newFakeCases()
+	svc := casestest.New()
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc.keys[keyID] = pub
+	svc.AddKey(keyID, pub)
 	srv := httptest.NewServer(New(Deps{Book: book, Auth: tokenAuth{}, Cases: svc}))
 	t.Cleanup(srv.Close)
 	return &caseFixture{srv: srv, svc: svc, key: priv, book: book}
@@ -212,7 +213,7 @@ func TestCaseRoleMatrix(t *testing.T) {
 					c = caseIn(t, "c-1", cases.StateRequested, false)
 					c.Route = cases.RouteUrgent
 				}
-				f.svc.put(c)
+				f.svc.Put(c)
 				status, body, _ := f.call(t, string(role), ep.method, ep.path, ep.body(f, c))
 				want := http.StatusForbidden
 				switch {
@@ -224,8 +225,8 @@ func TestCaseRoleMatrix(t *testing.T) {
 				if status != want {
 					t.Fatalf("status %d, want %d: %s", status, want, body)
 				}
-				if want == http.StatusForbidden && len(f.svc.calls) != 0 {
-					t.Errorf("a refused call reached the service: %v", f.svc.calls)
+				if want == http.StatusForbidden && len(f.svc.Calls) != 0 {
+					t.Errorf("a refused call reached the service: %v", f.svc.Calls)
 				}
 			})
 		}
@@ -321,15 +322,15 @@ func TestCaseBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newCaseFixture(t)
-			f.svc.put(caseIn(t, "c-1", cases.StateDraft, false))
+			f.svc.Put(caseIn(t, "c-1", cases.StateDraft, false))
 			status, body, _ := f.call(t, tt.role, tt.method, tt.path, tt.body)
 			var e struct{ Error string }
 			_ = json.Unmarshal(body, &e)
 			if status != http.StatusBadRequest || !strings.HasPrefix(e.Error, tt.field) {
 				t.Errorf("status %d, error %q; want 400 starting %q", status, e.Error, tt.field)
 			}
-			if slices.ContainsFunc(f.svc.calls, func(c string) bool { return !strings.HasPrefix(c, "case ") }) {
-				t.Errorf("bad input reached the service: %v", f.svc.calls)
+			if slices.ContainsFunc(f.svc.Calls, func(c string) bool { return !strings.HasPrefix(c, "case ") }) {
+				t.Errorf("bad input reached the service: %v", f.svc.Calls)
 			}
 		})
 	}
@@ -357,7 +358,7 @@ func TestCaseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.err.Error(), func(t *testing.T) {
 			f := newCaseFixture(t)
-			f.svc.err = tt.err
+			f.svc.Err = tt.err
 			status, body, _ := f.call(t, "operator", "POST", "/api/v1/cases/c-1/execute", map[string]int{"action": 0})
 			if status != tt.status {
 				t.Errorf("status %d, want %d: %s", status, tt.status, body)
@@ -443,7 +444,7 @@ func TestCaseRequesterCannotApprove(t *testing.T) {
 	f := newCaseFixture(t)
 	c := caseIn(t, "c-1", cases.StateRequested, false)
 	c.Requester = "u-commissioner"
-	f.svc.put(c)
+	f.svc.Put(c)
 	status, body, _ := f.call(t, "commissioner", "POST", "/api/v1/cases/c-1/approvals", f.signed(t, c, cases.DecisionApprove, ""))
 	if status != http.StatusForbidden || !strings.Contains(string(body), cases.ErrDuties.Error()) {
 		t.Errorf("requester approving: %d %s", status, body)

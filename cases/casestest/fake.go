@@ -1,4 +1,7 @@
-package api
+// Package casestest provides an in-memory cases.Service for the tests of
+// the API and the CLI: the real state machine, payloads and signature
+// checks, a quorum of one, no store.
+package casestest
 
 import (
 	"context"
@@ -12,40 +15,43 @@ import (
 	"github.com/acd-org/acd/detect"
 )
 
-// fakeCases is an in-memory cases.Service with the real state machine,
+// Fake is an in-memory cases.Service with the real state machine,
 // payloads and signature checks, a quorum of one and no store. err, when
 // set, is returned by every call (to test the error mapping).
-type fakeCases struct {
+type Fake struct {
 	mu        sync.Mutex
 	cases     map[string]cases.Case
 	approvals map[string][]cases.Approval
 	evidence  map[string][]byte
 	keys      map[string]ed25519.PublicKey // key id → key
 	next      int
-	err       error
-	calls     []string // method and arguments, for assertions
+	// Err, when set, is returned by every call (to test error mappings).
+	Err error
+	// Calls lists each call, method and arguments, for assertions.
+	Calls []string
 }
 
-func newFakeCases() *fakeCases {
-	return &fakeCases{cases: map[string]cases.Case{}, approvals: map[string][]cases.Approval{},
+// New returns an empty Fake.
+func New() *Fake {
+	return &Fake{cases: map[string]cases.Case{}, approvals: map[string][]cases.Approval{},
 		evidence: map[string][]byte{}, keys: map[string]ed25519.PublicKey{}}
 }
 
-var _ cases.Service = (*fakeCases)(nil)
+var _ cases.Service = (*Fake)(nil)
 
-func (f *fakeCases) record(format string, args ...any) error {
-	f.calls = append(f.calls, fmt.Sprintf(format, args...))
-	return f.err
+func (f *Fake) record(format string, args ...any) error {
+	f.Calls = append(f.Calls, fmt.Sprintf(format, args...))
+	return f.Err
 }
 
-// put stores a case as it is (for tests that need a given state).
-func (f *fakeCases) put(c cases.Case) {
+// Put stores a case as it is (for tests that need a given state).
+func (f *Fake) Put(c cases.Case) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.cases[c.ID] = c
 }
 
-func (f *fakeCases) CreateCase(_ context.Context, c cases.Case, suspects []detect.Suspect) (cases.Case, error) {
+func (f *Fake) CreateCase(_ context.Context, c cases.Case, suspects []detect.Suspect) (cases.Case, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("create %s by %s (%d suspects)", c.Target, c.Requester, len(suspects)); err != nil {
@@ -63,7 +69,7 @@ func (f *fakeCases) CreateCase(_ context.Context, c cases.Case, suspects []detec
 	return n, nil
 }
 
-func (f *fakeCases) Case(_ context.Context, id string) (cases.Record, error) {
+func (f *Fake) Case(_ context.Context, id string) (cases.Record, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("case %s", id); err != nil {
@@ -84,7 +90,7 @@ func (f *fakeCases) Case(_ context.Context, id string) (cases.Record, error) {
 	return cases.Record{Case: c.Clone(), Approvals: slices.Clone(f.approvals[id]), Evidence: ev, Payload: p}, nil
 }
 
-func (f *fakeCases) Cases(_ context.Context, flt cases.Filter) ([]cases.Case, int, error) {
+func (f *Fake) Cases(_ context.Context, flt cases.Filter) ([]cases.Case, int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("cases state=%s target=%s limit=%d offset=%d", flt.State, flt.Target, flt.Limit, flt.Offset); err != nil {
@@ -106,7 +112,7 @@ func (f *fakeCases) Cases(_ context.Context, flt cases.Filter) ([]cases.Case, in
 }
 
 // get returns a case or ErrNotFound; f.mu is held.
-func (f *fakeCases) get(id string) (cases.Case, error) {
+func (f *Fake) get(id string) (cases.Case, error) {
 	c, ok := f.cases[id]
 	if !ok {
 		return c, fmt.Errorf("case %s: %w", id, cases.ErrNotFound)
@@ -114,7 +120,7 @@ func (f *fakeCases) get(id string) (cases.Case, error) {
 	return c, nil
 }
 
-func (f *fakeCases) AmendCase(_ context.Context, id, by, reason string, edit func(*cases.Case)) (cases.Case, error) {
+func (f *Fake) AmendCase(_ context.Context, id, by, reason string, edit func(*cases.Case)) (cases.Case, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("amend %s by %s: %s", id, by, reason); err != nil {
@@ -131,7 +137,7 @@ func (f *fakeCases) AmendCase(_ context.Context, id, by, reason string, edit fun
 	return c, nil
 }
 
-func (f *fakeCases) ChangeCase(_ context.Context, id string, ch cases.Change) (cases.Case, error) {
+func (f *Fake) ChangeCase(_ context.Context, id string, ch cases.Change) (cases.Case, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("%s %s by %s: %s", ch.Event, id, ch.By, ch.Reason); err != nil {
@@ -148,7 +154,7 @@ func (f *fakeCases) ChangeCase(_ context.Context, id string, ch cases.Change) (c
 	return c, nil
 }
 
-func (f *fakeCases) AddApproval(_ context.Context, id string, a cases.Approval) (cases.Case, error) {
+func (f *Fake) AddApproval(_ context.Context, id string, a cases.Approval) (cases.Case, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("approval %s by %s: %s", id, a.Commissioner, a.Decision); err != nil {
@@ -184,7 +190,7 @@ func (f *fakeCases) AddApproval(_ context.Context, id string, a cases.Approval) 
 	return c, nil
 }
 
-func (f *fakeCases) Execute(_ context.Context, id string, i int, executor string, now time.Time) (cases.Case, error) {
+func (f *Fake) Execute(_ context.Context, id string, i int, executor string, now time.Time) (cases.Case, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("execute %s[%d] by %s", id, i, executor); err != nil {
@@ -213,7 +219,7 @@ func (f *fakeCases) Execute(_ context.Context, id string, i int, executor string
 	return c, nil
 }
 
-func (f *fakeCases) Emergency(_ context.Context, id string, i int, operator, reason string, now time.Time) (cases.Case, error) {
+func (f *Fake) Emergency(_ context.Context, id string, i int, operator, reason string, now time.Time) (cases.Case, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.record("emergency %s[%d] by %s: %s", id, i, operator, reason); err != nil {
@@ -229,4 +235,18 @@ func (f *fakeCases) Emergency(_ context.Context, id string, i int, operator, rea
 	}
 	f.cases[id] = c
 	return c, nil
+}
+
+// AddKey registers a commissioner's public key under id.
+func (f *Fake) AddKey(id string, pub ed25519.PublicKey) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.keys[id] = pub
+}
+
+// Approvals returns the approvals stored for case id.
+func (f *Fake) Approvals(id string) []cases.Approval {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]cases.Approval(nil), f.approvals[id]...)
 }
