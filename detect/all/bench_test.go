@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/detect/eval"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
-	"github.com/acd-org/acd/minimize"
 )
 
 // benchMix is a realistic mix: a busy background (2000 client sessions/s
@@ -32,33 +32,11 @@ func benchMix() scenario.Config {
 // benchmark measures detection alone.
 func screened(tb testing.TB, cfg scenario.Config) []flow.Record {
 	tb.Helper()
-	gen, err := scenario.New(cfg)
+	recs, err := eval.Screened(context.Background(), cfg, nil, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []flow.Record
-	sink := flow.SinkFunc(func(b *flow.Batch) { out = append(out, b.Records...); b.Release() })
-	scfg := minimize.DefaultConfig()
-	for _, p := range scenario.InternalPrefixes() {
-		scfg.Domestic.Add = append(scfg.Domestic.Add, p.String())
-	}
-	s, err := minimize.New(scfg, minimize.Deps{Next: sink, EphemeralKey: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := s.Start(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	buf := make([]flow.Record, flow.DefaultBatchSize)
-	for {
-		n := gen.Next(buf, time.Time{})
-		if n == 0 {
-			break
-		}
-		b := &flow.Batch{Records: append([]flow.Record(nil), buf[:n]...)}
-		s.Consume(b)
-	}
-	return out
+	return recs
 }
 
 // BenchmarkDetect measures the whole detection stage, every detector on,

@@ -7,48 +7,20 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/detect/eval"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
-	"github.com/acd-org/acd/minimize"
 )
 
 // screened returns the records of a scenario after the screening stage
 // (pseudonyms, classes), as the detector receives them.
 func screened(tb testing.TB, cfg scenario.Config) []flow.Record {
 	tb.Helper()
-	gen, err := scenario.New(cfg)
+	recs, err := eval.Screened(context.Background(), cfg, nil, 0)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []flow.Record
-	sink := flow.SinkFunc(func(b *flow.Batch) {
-		out = append(out, b.Records...)
-		b.Release()
-	})
-	scfg := minimize.DefaultConfig()
-	for _, p := range scenario.InternalPrefixes() {
-		scfg.Domestic.Add = append(scfg.Domestic.Add, p.String())
-	}
-	screen, err := minimize.New(scfg, minimize.Deps{Next: sink, EphemeralKey: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := screen.Start(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	defer screen.Stop()
-	pool := flow.NewBatchPool(flow.DefaultBatchSize)
-	for {
-		b := pool.Get()
-		b.Records = b.Records[:cap(b.Records)]
-		n := gen.Next(b.Records, time.Time{})
-		b.Records = b.Records[:n]
-		if n == 0 {
-			b.Release()
-			return out
-		}
-		screen.Consume(b)
-	}
+	return recs
 }
 
 // BenchmarkObserve runs the detector over the screened "bruteforce"

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/detect/eval"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
-	"github.com/acd-org/acd/minimize"
 )
 
 // screen returns the records of scenario name from minute fromMin to
@@ -21,46 +21,13 @@ func screen(name string, fromMin, toMin int) ([]flow.Record, error) {
 			cfg = c
 		}
 	}
-	gen, err := scenario.New(cfg)
-	if err != nil {
-		return nil, err
+	begin := cfg.Start
+	if begin.IsZero() {
+		begin = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) // the generator's default start
 	}
-	var out []flow.Record
-	next := flow.SinkFunc(func(b *flow.Batch) {
-		out = append(out, b.Records...)
-		b.Release()
-	})
-	scfg := minimize.DefaultConfig()
-	for _, p := range scenario.InternalPrefixes() {
-		scfg.Domestic.Add = append(scfg.Domestic.Add, p.String())
-	}
-	scr, err := minimize.New(scfg, minimize.Deps{Next: next, EphemeralKey: true})
-	if err != nil {
-		return nil, err
-	}
-	if err := scr.Start(context.Background()); err != nil {
-		return nil, err
-	}
-	defer scr.Stop()
-	from := gen.Config().Start.Add(time.Duration(fromMin) * time.Minute).UnixMilli()
-	to := gen.Config().Start.Add(time.Duration(toMin) * time.Minute).UnixMilli()
-	pool := flow.NewBatchPool(flow.DefaultBatchSize)
-	for {
-		b := pool.Get()
-		b.Records = b.Records[:cap(b.Records)]
-		k := gen.Next(b.Records, time.Time{})
-		b.Records = b.Records[:k]
-		if k == 0 || b.Records[0].Start >= to {
-			b.Release()
-			break
-		}
-		if b.Records[k-1].Start < from {
-			b.Release()
-			continue
-		}
-		scr.Consume(b)
-	}
-	return out, nil
+	from := begin.Add(time.Duration(fromMin) * time.Minute).UnixMilli()
+	to := begin.Add(time.Duration(toMin) * time.Minute).UnixMilli()
+	return eval.Screened(context.Background(), cfg, func(r *flow.Record) bool { return r.Start >= from && r.Start < to }, 0)
 }
 
 var (

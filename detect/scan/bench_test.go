@@ -4,12 +4,10 @@ import (
 	"context"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/detect/eval"
 	"github.com/acd-org/acd/flow"
-	"github.com/acd-org/acd/flowgen/scenario"
-	"github.com/acd-org/acd/minimize"
 )
 
 // screened returns the first n records of a default-suite scenario after
@@ -17,40 +15,11 @@ import (
 // dropped), as the detector sees them.
 func screened(tb testing.TB, name string, n int) []flow.Record {
 	tb.Helper()
-	g, err := scenario.New(suite(tb, name))
+	recs, err := eval.Screened(context.Background(), suite(tb, name), nil, n)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var out []flow.Record
-	sink := flow.SinkFunc(func(b *flow.Batch) {
-		out = append(out, b.Records...)
-		b.Release()
-	})
-	cfg := minimize.DefaultConfig()
-	for _, p := range scenario.InternalPrefixes() {
-		cfg.Domestic.Add = append(cfg.Domestic.Add, p.String())
-	}
-	scr, err := minimize.New(cfg, minimize.Deps{Next: sink, EphemeralKey: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := scr.Start(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	defer scr.Stop()
-	pool := flow.NewBatchPool(flow.DefaultBatchSize)
-	for len(out) < n {
-		b := pool.Get()
-		b.Records = b.Records[:cap(b.Records)]
-		k := g.Next(b.Records, time.Time{})
-		b.Records = b.Records[:k]
-		if k == 0 {
-			b.Release()
-			break
-		}
-		scr.Consume(b)
-	}
-	return out[:min(n, len(out))]
+	return recs
 }
 
 // BenchmarkObserve measures Observe (and the Advance calls the engine
