@@ -1,21 +1,15 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -298,7 +292,7 @@ func TestAuditTamperDetection(t *testing.T) {
 const (
 	crashEnvDB    = "ACD_AUDIT_CRASH_DB"
 	crashEnvKey   = "ACD_AUDIT_CRASH_KEY"
-	crashEnvRound = "ACD_AUDIT_CRASH_ROUND"
+	crashEnvRound = "ACD_CRASH_ROUND" // set by killChildren
 )
 
 // TestAuditCrashSafety kills a child appending audited writes (token
@@ -316,39 +310,7 @@ func TestAuditCrashSafety(t *testing.T) {
 	}
 	dir := t.TempDir()
 	dbPath, keyPath := filepath.Join(dir, "acd.db"), filepath.Join(dir, "audit.key")
-	var acked []string
-	for round := 0; round < 5; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestAuditCrashSafety$")
-		cmd.Env = append(os.Environ(), crashEnvDB+"="+dbPath, crashEnvKey+"="+keyPath, fmt.Sprintf("%s=%d", crashEnvRound, round))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		n, _ := rand.Int(rand.Reader, big.NewInt(60))
-		killAfter := int(n.Int64()) + 1
-		sc := bufio.NewScanner(out)
-		got := 0
-		for sc.Scan() {
-			name, ok := strings.CutPrefix(sc.Text(), "ack ")
-			if !ok {
-				continue
-			}
-			acked = append(acked, name)
-			if got++; got == killAfter {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-		_ = cmd.Wait()
-		if got < killAfter {
-			t.Fatalf("round %d: child stopped after %d acks, before the kill", round, got)
-		}
-	}
+	acked := killChildren(t, "^TestAuditCrashSafety$", []string{crashEnvDB + "=" + dbPath, crashEnvKey + "=" + keyPath}, 5, 60)
 	cfg := DefaultConfig()
 	cfg.Path = dbPath
 	db, err := Open(context.Background(), cfg, nil)

@@ -1,19 +1,13 @@
 package store
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"fmt"
-	"io"
-	"math/big"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,39 +80,7 @@ func TestCaseApprovalCrashSafety(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var acked []string // "CASE USER"
-	for round := 0; round < 5; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCaseApprovalCrashSafety$")
-		cmd.Env = append(os.Environ(), caseCrashEnvDB+"="+dbPath, caseCrashEnvKey+"="+keyPath)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		n, _ := rand.Int(rand.Reader, big.NewInt(30))
-		killAfter := int(n.Int64()) + 1
-		sc := bufio.NewScanner(out)
-		got := 0
-		for sc.Scan() {
-			a, ok := strings.CutPrefix(sc.Text(), "ack ")
-			if !ok {
-				continue
-			}
-			acked = append(acked, a)
-			if got++; got == killAfter {
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-		_ = cmd.Wait()
-		if got < killAfter {
-			t.Fatalf("round %d: child stopped after %d acks, before the kill", round, got)
-		}
-	}
+	acked := killChildren(t, "^TestCaseApprovalCrashSafety$", []string{caseCrashEnvDB + "=" + dbPath, caseCrashEnvKey + "=" + keyPath}, 5, 30) // "CASE USER"
 	if db, err = Open(ctx, cfg, nil); err != nil {
 		t.Fatal(err)
 	}
