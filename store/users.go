@@ -130,6 +130,16 @@ func splitRoles(s string) []Role {
 // CheckPassword, hashed with argon2id under the login policy's
 // parameters). ErrExists when the name is taken (in any case).
 func (db *DB) AddUser(ctx context.Context, name string, roles []Role, password string) error {
+	return db.addUser(ctx, name, roles, password, false)
+}
+
+// AddUserOneTime is AddUser with a one-time password: the user must
+// change it (acd user passwd) before the API accepts it.
+func (db *DB) AddUserOneTime(ctx context.Context, name string, roles []Role, password string) error {
+	return db.addUser(ctx, name, roles, password, true)
+}
+
+func (db *DB) addUser(ctx context.Context, name string, roles []Role, password string, oneTime bool) error {
 	if err := ValidUserName(name); err != nil {
 		return err
 	}
@@ -145,8 +155,8 @@ func (db *DB) AddUser(ctx context.Context, name string, roles []Role, password s
 		return err
 	}
 	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (name, roles, hash, created) VALUES (?, ?, ?, ?)
-			ON CONFLICT (name) DO NOTHING`, name, joinRoles(roles), hash, db.now().UnixMilli())
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (name, roles, hash, must_change, created) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (name) DO NOTHING`, name, joinRoles(roles), hash, oneTime, db.now().UnixMilli())
 		if err != nil {
 			return db.wrap("write user to", err)
 		}
@@ -155,7 +165,11 @@ func (db *DB) AddUser(ctx context.Context, name string, roles []Role, password s
 		} else if n == 0 {
 			return fmt.Errorf("user %q: %w", name, ErrExists)
 		}
-		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: audit.ActionUserAdd, Object: "user:" + name, Data: audit.Data("roles", roles)})
+		data := audit.Data("roles", roles)
+		if oneTime {
+			data = audit.Data("roles", roles, "one_time_password", true)
+		}
+		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: audit.ActionUserAdd, Object: "user:" + name, Data: data})
 		return err
 	})
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 type Admin interface {
 	ListUsers(ctx context.Context) ([]store.User, error)
 	User(ctx context.Context, name string) (store.User, error)
-	AddUser(ctx context.Context, name string, roles []store.Role, password string) error
+	AddUserOneTime(ctx context.Context, name string, roles []store.Role, password string) error
 	DisableUser(ctx context.Context, name string) error
 	SigningKeys(ctx context.Context, user string) ([]store.SigningKey, error)
 	AddSigningKey(ctx context.Context, user string, pub ed25519.PublicKey) (store.SigningKey, error)
@@ -163,7 +163,8 @@ func (h *handler) addUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	password := store.NewPassword()
-	err = adm.AddUser(r.Context(), in.Name, roles, password)
+	// A one-time password: the user changes it before using the API.
+	err = adm.AddUserOneTime(r.Context(), in.Name, roles, password)
 	<-h.logins
 	if err != nil {
 		h.storeError(w, r, "add user "+in.Name, err)

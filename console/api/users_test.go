@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -173,10 +174,20 @@ func TestUsers(t *testing.T) {
 	if created.User.Name != "erin" || !slices.Equal(created.User.Roles, []store.Role{store.RoleAnalyst, store.RoleAuditor}) || created.Password == "" {
 		t.Fatalf("created %+v", created)
 	}
-	// The password returned is the user's.
-	p, err := f.db.AuthenticateUser(ctx, "erin", created.Password)
+	// The password returned is the user's, and one-time: it must be
+	// changed before it is accepted.
+	if !created.User.MustChange {
+		t.Errorf("created %+v: the generated password is not one-time", created.User)
+	}
+	if _, err := f.db.AuthenticateUser(ctx, "erin", created.Password); !errors.Is(err, store.ErrPasswordChange) {
+		t.Fatalf("login with the one-time password: %v, want ErrPasswordChange", err)
+	}
+	if err := f.db.SetPassword(ctx, "erin", created.Password+"-changed"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.db.AuthenticateUser(ctx, "erin", created.Password+"-changed")
 	if err != nil || p.Name != "erin" {
-		t.Fatalf("login with the returned password: %+v, %v", p, err)
+		t.Fatalf("login with the changed password: %+v, %v", p, err)
 	}
 	// The listing has the user and no password or hash.
 	_, raw := f.send(t, "GET", "/api/v1/users", f.tokens[store.RoleAdmin], nil)
