@@ -27,7 +27,16 @@ import (
 // (operator; the enforcement side checks the gate) → revoke; the refusals
 // of separation of duties on the way; then the audit log verifies offline
 // and the oversight report counts what happened.
-func TestCaseEndToEnd(t *testing.T) {
+// caseFixture is a commission (2 of c1, c2, c3), an analyst, an operator
+// and an auditor, their passwords and keys, a configuration with the
+// record-only enforcement and a stored scanner suspect.
+type caseFixture struct {
+	bin, dir, cfg string
+	keys, pw      map[string]string
+}
+
+func newCaseFixture(t *testing.T) *caseFixture {
+	t.Helper()
 	bin := buildAcd(t)
 	dir := t.TempDir()
 	screenKey := filepath.Join(dir, "screen.key")
@@ -97,9 +106,15 @@ enforce: {record_only: true}
 	}
 	db.Close()
 
+	return &caseFixture{bin: bin, dir: dir, cfg: cfg, keys: keys, pw: pw}
+}
+
+// serve starts acd serve on the fixture and returns its URL and process.
+func (f *caseFixture) serve(t *testing.T) (string, *exec.Cmd) {
+	t.Helper()
 	var logs peertest.SyncBuffer
-	cmd := exec.Command(bin, "serve", "-c", cfg)
-	cmd.Dir = dir
+	cmd := exec.Command(f.bin, "serve", "-c", f.cfg)
+	cmd.Dir = f.dir
 	cmd.Stderr = &logs
 	cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
 	if err := cmd.Start(); err != nil {
@@ -108,11 +123,23 @@ enforce: {record_only: true}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	httpAddr := waitLog(t, &logs, regexp.MustCompile(`"msg":"http listening"[^\n]*"addr":"([^"]+)"`))
 	waitLog(t, &logs, regexp.MustCompile(`"msg":"(acd serving)"`))
-	server := "http://" + httpAddr
+	return "http://" + httpAddr, cmd
+}
+
+// as runs an acd case command as user against server.
+func (f *caseFixture) as(t *testing.T, server, user string, args ...string) (int, string, string) {
+	t.Helper()
+	return runCmd(t, []string{"ACD_SERVER=" + server, "ACD_PASSWORD=" + f.pw[user]}, append(append([]string{"case"}, args...), "--user", user)...)
+}
+
+func TestCaseEndToEnd(t *testing.T) {
+	f := newCaseFixture(t)
+	keys, pw, cfg := f.keys, f.pw, f.cfg
+	server, cmd := f.serve(t)
 
 	as := func(user string, args ...string) (int, string, string) {
 		t.Helper()
-		return runCmd(t, []string{"ACD_SERVER=" + server, "ACD_PASSWORD=" + pw[user]}, append(append([]string{"case"}, args...), "--user", user)...)
+		return f.as(t, server, user, args...)
 	}
 	code, out, errOut := as("ana", "create", "--target", "100.64.0.7", "--suspect", "100.64.0.7", "--legal-basis", "ACD Act art. 12(1)",
 		"--action", "block=100.64.0.7;protocol=tcp;ports=22", "--for", "1h", "--json")
