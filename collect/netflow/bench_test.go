@@ -34,7 +34,7 @@ func BenchmarkGoflow2IPFIX(b *testing.B) { benchCaptures(b, "ipfix", benchGoflow
 func benchCaptures(b *testing.B, suffix string, bench func(*testing.B, []datagram, int)) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*-"+suffix+".pcap"))
 	if len(files) == 0 {
-		b.Skip("no capture")
+		b.Fatal("no capture of " + suffix + " in testdata")
 	}
 	for _, f := range files {
 		dgs := readPcap(b, f)

@@ -136,12 +136,16 @@ func udpOf(link uint32, f []byte) (datagram, bool) {
 	return dg, true
 }
 
-// capturedFiles returns the pcap files in testdata.
+// capturedFiles returns the pcap files in testdata; they are committed,
+// so there must be some.
 func capturedFiles(t testing.TB) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", "*.pcap"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no captures in testdata")
 	}
 	return files
 }

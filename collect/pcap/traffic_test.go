@@ -14,8 +14,8 @@ import (
 	"github.com/acd-org/acd/flow"
 )
 
-// trafficFiles returns the shared traffic captures, skipping the test if
-// there are none. With edgeCases it adds the packet package's capture of
+// trafficFiles returns the shared traffic captures, failing the test if
+// there are none (they are committed). With edgeCases it adds the packet package's capture of
 // unusual framings (LLC/SNAP, QinQ, ...), which gopacket decodes
 // differently.
 func trafficFiles(t testing.TB, edgeCases bool) []string {
@@ -33,7 +33,7 @@ func trafficFiles(t testing.TB, edgeCases bool) []string {
 		files = append(files, m...)
 	}
 	if len(files) == 0 {
-		t.Skip("no traffic captures")
+		t.Fatal("no traffic captures")
 	}
 	return files
 }
