@@ -15,7 +15,6 @@ type layout struct {
 	ok             bool
 	src, dst       uint8 // address: 0 none, 4 or 16 bytes
 	srcOff, dstOff uint16
-	icmp           bool  // has icmpTypeCode (type<<8 | code)
 	start, end     uint8 // time encodings: tRaw, tSec, tNTP
 	f              [numLay]lfield
 }
@@ -58,30 +57,24 @@ const (
 // layoutSlack is the number of bytes a layout reads past a record.
 const layoutSlack = 7
 
+// layOf maps each kind a layout holds, addresses aside, to its layout
+// field plus one (0: the kind does not fit a layout).
+var layOf = [kScopeOut + 1]uint8{
+	kBytes: lBytes + 1, kPackets: lPackets + 1,
+	kSrcPort: lSrcPort + 1, kDstPort: lDstPort + 1,
+	kProto: lProto + 1, kTCPFlags: lFlags + 1,
+	kInIf: lInIf + 1, kOutIf: lOutIf + 1,
+	kSrcAS: lSrcAS + 1, kDstAS: lDstAS + 1, kICMPTypeCode: lICMP + 1,
+	kStartSec: lStart + 1, kStartMs: lStart + 1, kStartNTP: lStart + 1, kStartDelta: lStart + 1, kStartUp: lStart + 1,
+	kEndSec: lEnd + 1, kEndMs: lEnd + 1, kEndNTP: lEnd + 1, kEndDelta: lEnd + 1, kEndUp: lEnd + 1,
+}
+
 // buildLayout flattens the ops of a fixed-length plan; it leaves p.lay.ok
 // false if they do not fit a layout.
 func (p *plan) buildLayout() {
 	var l layout
 	for i := range l.f {
 		l.f[i].sh = 64
-	}
-	var seen [numLay]bool
-	set := func(i int, o op) bool {
-		if seen[i] {
-			return false
-		}
-		seen[i] = true
-		l.f[i] = lfield{off: o.off, sh: uint8(64 - 8*o.n)}
-		return true
-	}
-	tm := func(k uint8) uint8 {
-		switch k {
-		case kStartSec, kEndSec:
-			return tSec
-		case kStartNTP, kEndNTP:
-			return tNTP
-		}
-		return tRaw
 	}
 	for _, o := range p.ops {
 		ok := true
@@ -92,34 +85,18 @@ func (p *plan) buildLayout() {
 		case kDst4, kDst6:
 			ok = l.dst == 0
 			l.dst, l.dstOff = uint8(o.n), o.off
-		case kBytes:
-			ok = set(lBytes, o)
-		case kPackets:
-			ok = set(lPackets, o)
-		case kSrcPort:
-			ok = set(lSrcPort, o)
-		case kDstPort:
-			ok = set(lDstPort, o)
-		case kProto:
-			ok = set(lProto, o)
-		case kTCPFlags:
-			ok = set(lFlags, o)
-		case kInIf:
-			ok = set(lInIf, o)
-		case kOutIf:
-			ok = set(lOutIf, o)
-		case kSrcAS:
-			ok = set(lSrcAS, o)
-		case kDstAS:
-			ok = set(lDstAS, o)
-		case kICMPTypeCode:
-			ok, l.icmp = set(lICMP, o), true
-		case kStartSec, kStartMs, kStartNTP, kStartDelta, kStartUp:
-			ok, l.start = set(lStart, o), tm(o.kind)
-		case kEndSec, kEndMs, kEndNTP, kEndDelta, kEndUp:
-			ok, l.end = set(lEnd, o), tm(o.kind)
 		default:
-			ok = false
+			i := int(layOf[o.kind]) - 1
+			ok = i >= 0 && !l.has(i)
+			if ok {
+				l.f[i] = lfield{off: o.off, sh: uint8(64 - 8*o.n)}
+			}
+			switch i {
+			case lStart:
+				l.start = timeEnc(o.kind)
+			case lEnd:
+				l.end = timeEnc(o.kind)
+			}
 		}
 		if !ok {
 			return
@@ -127,6 +104,20 @@ func (p *plan) buildLayout() {
 	}
 	l.ok = true
 	p.lay = l
+}
+
+// has reports whether field i is in l.
+func (l *layout) has(i int) bool { return l.f[i].sh < 64 }
+
+// timeEnc returns the layout time encoding of time kind k.
+func timeEnc(k uint8) uint8 {
+	switch k {
+	case kStartSec, kEndSec:
+		return tSec
+	case kStartNTP, kEndNTP:
+		return tNTP
+	}
+	return tRaw
 }
 
 // layTime returns the raw time value of field f of encoding enc in rec.
@@ -188,7 +179,7 @@ func (d *Decoder) decodeLayout(p *plan, data []byte, c *setCtx, base *flow.Recor
 		end, okE := c.timeOf(p.endSrc, layTime(rec, l.f[lEnd], l.end), &none)
 		start, end = c.span(start, okS, end, okE)
 		c.clampInto(r, start, end)
-		if l.icmp && (r.Proto == 1 || r.Proto == 58) {
+		if (r.Proto == 1 || r.Proto == 58) && l.has(lICMP) {
 			r.SrcPort, r.DstPort = 0, uint16(l.f[lICMP].get(rec))
 		}
 	}
