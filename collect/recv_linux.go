@@ -54,6 +54,7 @@ func newRecvState(bufs [][]byte) *recvState {
 		s.iovs[i].SetLen(len(bufs[i]))
 		s.hdrs[i].hdr.Iov = &s.iovs[i]
 		s.hdrs[i].hdr.SetIovlen(1)
+		s.hdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&s.names[i]))
 	}
 	return s
 }
@@ -63,10 +64,8 @@ func newRecvState(bufs [][]byte) *recvState {
 // once the socket is closed.
 func (r *batchReader) read(b *readBatch) (int, error) {
 	s := b.recv
-	for i := range s.hdrs {
-		s.hdrs[i].hdr.Name = (*byte)(unsafe.Pointer(&s.names[i]))
+	for i := range s.hdrs { // the kernel writes back the name lengths
 		s.hdrs[i].hdr.Namelen = uint32(unsafe.Sizeof(s.names[i]))
-		s.hdrs[i].hdr.Flags = 0
 	}
 	var n int
 	var errno syscall.Errno
