@@ -1,6 +1,9 @@
 package flow
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Exporter identifies the sender of an export datagram: its UDP source
 // address and port.
@@ -12,23 +15,9 @@ type Exporter struct {
 // String returns "addr:port".
 func (e Exporter) String() string {
 	if e.Addr.Is4() {
-		return e.Addr.String() + ":" + itoa(uint(e.Port))
+		return e.Addr.String() + ":" + strconv.Itoa(int(e.Port))
 	}
-	return "[" + e.Addr.String() + "]:" + itoa(uint(e.Port))
-}
-
-func itoa(v uint) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return string(b[i:])
+	return "[" + e.Addr.String() + "]:" + strconv.Itoa(int(e.Port))
 }
 
 // Decoder turns one export datagram into records. A decoder keeps state

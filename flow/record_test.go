@@ -50,6 +50,24 @@ func TestAddr(t *testing.T) {
 	}
 }
 
+func TestExporterString(t *testing.T) {
+	tests := []struct {
+		addr string
+		port uint16
+		want string
+	}{
+		{"192.0.2.1", 0, "192.0.2.1:0"},
+		{"192.0.2.1", 2055, "192.0.2.1:2055"},
+		{"2001:db8::1", 65535, "[2001:db8::1]:65535"},
+	}
+	for _, tt := range tests {
+		e := Exporter{Addr: AddrFromNetip(netip.MustParseAddr(tt.addr)), Port: tt.port}
+		if got := e.String(); got != tt.want {
+			t.Errorf("Exporter{%s, %d}.String() = %q, want %q", tt.addr, tt.port, got, tt.want)
+		}
+	}
+}
+
 func TestScaled(t *testing.T) {
 	r := Record{Bytes: 100, Packets: 2}
 	if r.ScaledBytes() != 100 || r.ScaledPackets() != 2 {
