@@ -207,24 +207,10 @@ func (s *Cases) Cases(ctx context.Context, f cases.Filter) ([]cases.Case, int, e
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM cases`+cond, args...).Scan(&total); err != nil {
 			return s.db.wrap("read cases from", err)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT doc FROM cases`+cond+` ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`,
+		var err error
+		out, err = s.query(ctx, tx, `SELECT doc FROM cases`+cond+` ORDER BY created DESC, id DESC LIMIT ? OFFSET ?`,
 			append(args, limit, max(f.Offset, 0))...)
-		if err != nil {
-			return s.db.wrap("read cases from", err)
-		}
-		defer func() { _ = rows.Close() }()
-		for rows.Next() {
-			var doc string
-			if err := rows.Scan(&doc); err != nil {
-				return s.db.wrap("read cases from", err)
-			}
-			var c cases.Case
-			if err := jsonUnmarshal(doc, &c); err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return s.db.wrap("read cases from", rows.Err())
+		return err
 	})
 	return out, total, err
 }
@@ -318,15 +304,13 @@ func (s *Cases) AddApproval(ctx context.Context, id string, a cases.Approval) (c
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO case_approvals (case_id, version, commissioner, key_id, decision, signed_at, signature, doc, added)
+		added, err := s.db.execTx(ctx, tx, "approval", `INSERT INTO case_approvals (case_id, version, commissioner, key_id, decision, signed_at, signature, doc, added)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			id, a.Version, a.Commissioner, a.KeyID, string(a.Decision), a.SignedAt.UnixNano(), a.Signature, string(doc), now.UnixMilli())
 		if err != nil {
-			return s.db.wrap("write approval to", err)
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return s.db.wrap("write approval to", err)
-		} else if n == 0 {
+		if !added {
 			unchanged = true // the same decision again (a retry): already on record
 			return errUnchanged
 		}
@@ -492,6 +476,28 @@ func (s *Cases) load(ctx context.Context, q querier, id string) (cases.Case, err
 		return cases.Case{}, err
 	}
 	return c, nil
+}
+
+// query returns the cases whose documents query (selecting doc) reads.
+func (s *Cases) query(ctx context.Context, q querier, query string, args ...any) ([]cases.Case, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.db.wrap("read cases from", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []cases.Case
+	for rows.Next() {
+		var doc string
+		if err := rows.Scan(&doc); err != nil {
+			return nil, s.db.wrap("read cases from", err)
+		}
+		var c cases.Case
+		if err := jsonUnmarshal(doc, &c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, s.db.wrap("read cases from", rows.Err())
 }
 
 // jsonUnmarshal reads a stored case document.

@@ -172,31 +172,16 @@ func (s *Cases) withdrawAll(ctx context.Context, tx *sql.Tx, c cases.Case, by, w
 // fails stays due (and is retried on the next call), its error joined.
 func (s *Cases) ReviewDue(ctx context.Context, now time.Time) ([]string, error) {
 	now = now.UTC()
-	var due []string
-	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT doc FROM cases WHERE state IN (?, ?, ?) ORDER BY created, id`,
-			string(cases.StateActive), string(cases.StateEffective), string(cases.StateIneffective))
-		if err != nil {
-			return s.db.wrap("read cases from", err)
-		}
-		defer func() { _ = rows.Close() }()
-		for rows.Next() {
-			var doc string
-			if err := rows.Scan(&doc); err != nil {
-				return s.db.wrap("read cases from", err)
-			}
-			var c cases.Case
-			if err := jsonUnmarshal(doc, &c); err != nil {
-				return err
-			}
-			if _, ok := cases.ReviewDue(c, now); ok {
-				due = append(due, c.ID)
-			}
-		}
-		return s.db.wrap("read cases from", rows.Err())
-	})
+	running, err := s.query(ctx, s.db.r, `SELECT doc FROM cases WHERE state IN (?, ?, ?) ORDER BY created, id`,
+		string(cases.StateActive), string(cases.StateEffective), string(cases.StateIneffective))
 	if err != nil {
 		return nil, err
+	}
+	var due []string
+	for _, c := range running {
+		if _, ok := cases.ReviewDue(c, now); ok {
+			due = append(due, c.ID)
+		}
 	}
 	var (
 		done []string

@@ -124,33 +124,13 @@ func expiry(c cases.Case, running []int, now time.Time) (withdraw []int, expire 
 func (s *Cases) expiryCandidates(ctx context.Context, now time.Time) ([]string, error) {
 	var due []string
 	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
-		var list []cases.Case
 		args := make([]any, len(expirable))
 		for i, st := range expirable {
 			args[i] = string(st)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT doc FROM cases WHERE state IN (?, ?, ?, ?) ORDER BY created, id`, args...)
+		list, err := s.query(ctx, tx, `SELECT doc FROM cases WHERE state IN (?, ?, ?, ?) ORDER BY created, id`, args...)
 		if err != nil {
-			return s.db.wrap("read cases from", err)
-		}
-		for rows.Next() {
-			var doc string
-			if err := rows.Scan(&doc); err != nil {
-				_ = rows.Close()
-				return s.db.wrap("read cases from", err)
-			}
-			var c cases.Case
-			if err := jsonUnmarshal(doc, &c); err != nil {
-				_ = rows.Close()
-				return err
-			}
-			list = append(list, c)
-		}
-		if err := rows.Close(); err != nil {
-			return s.db.wrap("read cases from", err)
-		}
-		if err := rows.Err(); err != nil {
-			return s.db.wrap("read cases from", err)
+			return err
 		}
 		for _, c := range list {
 			running, err := s.running(ctx, tx, c.ID)

@@ -76,14 +76,12 @@ func (db *DB) AddSigningKey(ctx context.Context, user string, pub ed25519.Public
 		case disabled:
 			return fmt.Errorf("user %q is disabled", k.User)
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (key_id, user_id, public, added) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		added, err := db.execTx(ctx, tx, "signing key", `INSERT INTO signing_keys (key_id, user_id, public, added) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			k.KeyID, uid, []byte(pub), k.Added.UnixMilli())
 		if err != nil {
-			return db.wrap("write signing key to", err)
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return db.wrap("write signing key to", err)
-		} else if n == 0 {
+		if !added {
 			return fmt.Errorf("signing key %s: %w", k.KeyID, ErrExists)
 		}
 		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: audit.ActionKeyRegister, Object: "key:" + k.KeyID,

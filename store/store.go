@@ -144,6 +144,20 @@ func (db *DB) wrap(op string, err error) error {
 	return fmt.Errorf("unable to %s store %s: %w", op, db.path, err)
 }
 
+// execTx runs a write statement in tx and reports whether it changed a
+// row; what names the object in an error ("user", "signing key").
+func (db *DB) execTx(ctx context.Context, tx *sql.Tx, what, query string, args ...any) (bool, error) {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return false, db.wrap("write "+what+" to", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, db.wrap("write "+what+" to", err)
+	}
+	return n > 0, nil
+}
+
 // isBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED (any
 // extended code).
 func isBusy(err error) bool {

@@ -94,16 +94,19 @@ const tokenBytes = 32
 // lastUsedEvery limits last_used updates to one a minute per token.
 const lastUsedEvery = time.Minute
 
-var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
-// ValidTokenName checks a token name: 1 to 64 letters, digits, '.', '_',
-// '@' or '-', starting with a letter or digit.
-func ValidTokenName(name string) error {
-	if !tokenName.MatchString(name) {
-		return fmt.Errorf("invalid token name %q: 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", name)
+// validName checks the name of a kind ("token", "user") of object.
+func validName(kind, name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("invalid %s name %q: 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", kind, name)
 	}
 	return nil
 }
+
+// ValidTokenName checks a token name: 1 to 64 letters, digits, '.', '_',
+// '@' or '-', starting with a letter or digit.
+func ValidTokenName(name string) error { return validName("token", name) }
 
 // CreateToken makes a token and returns its secret: "acd_" and 32
 // random bytes in unpadded base64url. Only its SHA-256 is stored, so the

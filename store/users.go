@@ -67,12 +67,7 @@ const AdminName = "admin"
 // ValidUserName checks a user name: 1 to 64 letters, digits, '.', '_',
 // '@' or '-', starting with a letter or digit. Names are unique without
 // regard to case.
-func ValidUserName(name string) error {
-	if !tokenName.MatchString(name) {
-		return fmt.Errorf("invalid user name %q: 1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit", name)
-	}
-	return nil
-}
+func ValidUserName(name string) error { return validName("user", name) }
 
 // ParseRoles parses a comma-separated role list ("analyst,auditor"):
 // at least one known role; duplicates are dropped and the result is in
@@ -155,14 +150,12 @@ func (db *DB) addUser(ctx context.Context, name string, roles []Role, password s
 		return err
 	}
 	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (name, roles, hash, must_change, created) VALUES (?, ?, ?, ?, ?)
+		added, err := db.execTx(ctx, tx, "user", `INSERT INTO users (name, roles, hash, must_change, created) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (name) DO NOTHING`, name, joinRoles(roles), hash, oneTime, db.now().UnixMilli())
 		if err != nil {
-			return db.wrap("write user to", err)
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return db.wrap("write user to", err)
-		} else if n == 0 {
+		if !added {
 			return fmt.Errorf("user %q: %w", name, ErrExists)
 		}
 		data := audit.Data("roles", roles)
@@ -237,13 +230,11 @@ const (
 // as action, in one transaction.
 func (db *DB) updateUser(ctx context.Context, name, action, set string, args ...any) error {
 	return db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET `+set+` WHERE name = ?`, append(args, name)...)
+		found, err := db.execTx(ctx, tx, "user", `UPDATE users SET `+set+` WHERE name = ?`, append(args, name)...)
 		if err != nil {
-			return db.wrap("write user to", err)
+			return err
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return db.wrap("write user to", err)
-		} else if n == 0 {
+		if !found {
 			return fmt.Errorf("user %q: %w", name, ErrNotFound)
 		}
 		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: action, Object: "user:" + name})
@@ -317,16 +308,13 @@ func (db *DB) EnsureAdmin(ctx context.Context) (name, password string, created b
 	// Another process may have added a user meanwhile: insert only into
 	// an empty table.
 	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users (name, roles, hash, must_change, created)
+		var err error
+		created, err = db.execTx(ctx, tx, "user", `INSERT INTO users (name, roles, hash, must_change, created)
 			SELECT ?, ?, ?, 1, ? WHERE NOT EXISTS (SELECT 1 FROM users)`, AdminName, string(RoleAdmin), hash, db.now().UnixMilli())
 		if err != nil {
-			return db.wrap("write user to", err)
+			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return db.wrap("write user to", err)
-		}
-		if created = n > 0; !created {
+		if !created {
 			return nil // another process added a user meanwhile
 		}
 		_, err = db.AuditTx(ctx, tx, audit.Entry{Actor: "system", Action: audit.ActionUserAdd, Object: "user:" + AdminName,
