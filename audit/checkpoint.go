@@ -94,36 +94,43 @@ func (c *Checkpointer) Sign(seq int64, hash string) Checkpoint {
 // unless there is no entry or the latest is signed already (ok false).
 // tx must hold the write lock, as for Append.
 func (c *Checkpointer) Checkpoint(ctx context.Context, tx *sql.Tx) (cp Checkpoint, ok bool, err error) {
-	last, err := lastEntry(ctx, tx)
-	if err != nil || last.seq == 0 {
+	last, signed, err := heads(ctx, tx)
+	if err != nil || last.seq == 0 || signed >= last.seq {
 		return cp, false, err
 	}
-	signed, err := lastCheckpointSeq(ctx, tx)
-	if err != nil || signed >= last.seq {
-		return cp, false, err
-	}
-	cp = c.Sign(last.seq, last.hash)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (seq, hash, time, key, sig) VALUES (?, ?, ?, ?, ?)`,
-		cp.Seq, cp.Hash, cp.Time.UnixNano(), cp.Key, cp.Sig); err != nil {
-		return cp, false, fmt.Errorf("audit: unable to store checkpoint at %d: %w", cp.Seq, err)
-	}
-	return cp, true, nil
+	cp, err = c.store(ctx, tx, last)
+	return cp, err == nil, err
 }
 
 // AfterWrite stores a checkpoint in tx when CheckpointEvery entries or
 // more follow the last one. Call it at the end of every transaction that
 // may have appended.
 func (c *Checkpointer) AfterWrite(ctx context.Context, tx *sql.Tx) error {
-	last, err := lastEntry(ctx, tx)
-	if err != nil || last.seq == 0 {
+	last, signed, err := heads(ctx, tx)
+	if err != nil || last.seq == 0 || last.seq-signed < c.every {
 		return err
 	}
-	signed, err := lastCheckpointSeq(ctx, tx)
-	if err != nil || last.seq-signed < c.every {
-		return err
-	}
-	_, _, err = c.Checkpoint(ctx, tx)
+	_, err = c.store(ctx, tx, last)
 	return err
+}
+
+// store signs entry last and stores the checkpoint in tx.
+func (c *Checkpointer) store(ctx context.Context, tx *sql.Tx, last head) (Checkpoint, error) {
+	cp := c.Sign(last.seq, last.hash)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_checkpoints (seq, hash, time, key, sig) VALUES (?, ?, ?, ?, ?)`,
+		cp.Seq, cp.Hash, cp.Time.UnixNano(), cp.Key, cp.Sig); err != nil {
+		return cp, fmt.Errorf("audit: unable to store checkpoint at %d: %w", cp.Seq, err)
+	}
+	return cp, nil
+}
+
+// heads returns the latest entry and the highest seq signed (0: none).
+func heads(ctx context.Context, q Querier) (last head, signed int64, err error) {
+	if last, err = lastEntry(ctx, q); err != nil || last.seq == 0 {
+		return last, 0, err
+	}
+	signed, err = lastCheckpointSeq(ctx, q)
+	return last, signed, err
 }
 
 // lastCheckpointSeq returns the highest seq signed (0: none).
