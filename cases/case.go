@@ -205,7 +205,7 @@ type Change struct {
 // the evidence hash; reject, withdraw, revoke and emergency a reason;
 // review and rollback an unreviewed emergency. It records who, when and
 // why in History. It does not check roles, signatures or quorum: the
-// gate (Gate.Tally, Gate.Authorize) and the caller do. Amendments go
+// gate (Gate.Tally, Gate.Check) and the caller do. Amendments go
 // through Update.
 func (c *Case) Apply(ch Change) error {
 	if ch.By == "" || ch.At.IsZero() {

@@ -19,10 +19,9 @@
 //   - FreezeEvidence: the suspects' evidence as canonical JSON and its
 //     SHA-256, which the case and so the signatures carry.
 //   - Payload, Message, Sign, Verify: what a commissioner signs.
-//   - Gate: Tally counts decisions for the store; Authorize and Check
-//     decide whether an action may run now, with typed refusals (ErrSignature,
-//     ErrQuorum, ErrRevokedKey, ErrReplay, ErrScope, ErrWindow, ErrState,
-//     ErrDuties). ReviewDue says when an unreviewed emergency must be
+//   - Gate: Tally counts decisions for the store; Check decides whether
+//     an action may run now, with typed refusals (ErrSignature, ErrQuorum,
+//     ErrRevokedKey, ErrReplay, ErrScope, ErrWindow, ErrState, ErrDuties). ReviewDue says when an unreviewed emergency must be
 //     rolled back.
 //
 // README.md documents the states, the signed message and the gate's

@@ -105,16 +105,16 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("tally %+v, %v", tally, err)
 	}
 	step(EventApprove, "system", t0.Add(-80*time.Minute))
-	if err := g.Authorize(c, as, c.Actions[0], "oscar", t0); err != nil {
+	if _, err := g.Check(c, as, c.Actions[0], "oscar", t0); err != nil {
 		t.Fatalf("authorize: %v", err)
 	}
 	step(EventActivate, "oscar", t0)
 	step(EventEffective, "verify", t0.Add(10*time.Minute))
-	if err := g.Authorize(c, as, c.Actions[0], "oscar", t0.Add(time.Hour)); err == nil {
+	if _, err := g.Check(c, as, c.Actions[0], "oscar", t0.Add(time.Hour)); err == nil {
 		t.Error("authorized after the window")
 	}
 	step(EventExpire, "system", t0.Add(time.Hour))
-	if err := g.Authorize(c, as, c.Actions[0], "oscar", t0.Add(30*time.Minute)); err == nil {
+	if _, err := g.Check(c, as, c.Actions[0], "oscar", t0.Add(30*time.Minute)); err == nil {
 		t.Error("authorized on an expired case")
 	}
 	step(EventClose, "ann", t0.Add(2*time.Hour))

@@ -35,34 +35,17 @@ func NewGate(p Policy, keys Keyring) (*Gate, error) {
 	if keys == nil {
 		return nil, errors.New("cases: a gate needs a keyring")
 	}
-	p.Commissioners = slices.Clone(p.Commissioners)
-	p.EmergencyOperators = slices.Clone(p.EmergencyOperators)
-	p.EmergencyActions = slices.Clone(p.EmergencyActions)
-	p.OwnedPrefixes = slices.Clone(p.OwnedPrefixes)
-	return &Gate{policy: p, keys: keys}, nil
+	return &Gate{policy: p.clone(), keys: keys}, nil
 }
 
 // Policy returns a copy of the gate's policy.
-func (g *Gate) Policy() Policy {
-	p := g.policy
-	p.Commissioners = slices.Clone(p.Commissioners)
-	p.EmergencyOperators = slices.Clone(p.EmergencyOperators)
-	p.EmergencyActions = slices.Clone(p.EmergencyActions)
-	p.OwnedPrefixes = slices.Clone(p.OwnedPrefixes)
-	return p
-}
+func (g *Gate) Policy() Policy { return g.policy.clone() }
 
 // Grant says on what grounds the gate let an action run.
 type Grant struct {
 	Approvers []string  // the distinct commissioners whose approvals made the quorum
 	Emergency bool      // no quorum (yet): an operator with the emergency right acts first
 	ReviewBy  time.Time // Emergency: the review deadline (now + policy when not yet activated)
-}
-
-// Authorize is Check without the grant: nil means action may run now.
-func (g *Gate) Authorize(c Case, approvals []Approval, action Action, executor string, now time.Time) error {
-	_, err := g.Check(c, approvals, action, executor, now)
-	return err
 }
 
 // Check verifies, before anything runs, that executor may run action of

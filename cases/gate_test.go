@@ -8,7 +8,7 @@ import (
 )
 
 // gateFixture is an approved case, approvals by alice and bob, and the
-// parameters of an Authorize call that succeeds; each test case breaks one.
+// parameters of a Check call that succeeds; each test case breaks one.
 type gateFixture struct {
 	keys      keyring
 	policy    func(*Policy)

@@ -134,6 +134,16 @@ func (p *Policy) checkWidth(pr netip.Prefix) error {
 }
 
 // isCommissionerKey reports whether keyID is one of the policy's n.
+// clone returns a copy of p that shares no slice with it.
+func (p *Policy) clone() Policy {
+	c := *p
+	c.Commissioners = slices.Clone(p.Commissioners)
+	c.EmergencyOperators = slices.Clone(p.EmergencyOperators)
+	c.EmergencyActions = slices.Clone(p.EmergencyActions)
+	c.OwnedPrefixes = slices.Clone(p.OwnedPrefixes)
+	return c
+}
+
 func (p *Policy) isCommissionerKey(keyID string) bool { return slices.Contains(p.Commissioners, keyID) }
 
 // hasEmergencyRight reports whether user may act before approval.
