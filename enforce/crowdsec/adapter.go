@@ -1,6 +1,7 @@
 package crowdsec
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,7 +33,6 @@ type Decisions struct {
 	live    map[key]*entry    // active decisions
 	gone    []*entry          // withdrawn or expired, in removal order
 	cursors map[string]uint64 // bouncer name → seq of its last pull
-	keep    time.Duration     // how long gone entries are kept
 }
 
 type key struct{ caseID, target string }
@@ -57,7 +57,7 @@ func NewDecisions(now func() time.Time) *Decisions {
 	if now == nil {
 		now = time.Now
 	}
-	return &Decisions{now: now, live: map[key]*entry{}, cursors: map[string]uint64{}, keep: DefaultRetention}
+	return &Decisions{now: now, live: map[key]*entry{}, cursors: map[string]uint64{}}
 }
 
 // Name names the adapter for the audit log.
@@ -137,12 +137,12 @@ func (s *Decisions) expire(now time.Time) {
 		}
 	}
 	// Stable ids order, so change numbers do not depend on map order.
-	slices.SortFunc(ended, func(a, b key) int { return int(s.live[a].d.ID - s.live[b].d.ID) })
+	slices.SortFunc(ended, func(a, b key) int { return cmp.Compare(s.live[a].d.ID, s.live[b].d.ID) })
 	for _, k := range ended {
 		s.remove(k, s.live[k], now)
 	}
 	i := 0
-	for i < len(s.gone) && now.Sub(s.gone[i].goneAt) > s.keep {
+	for i < len(s.gone) && now.Sub(s.gone[i].goneAt) > DefaultRetention {
 		i++
 	}
 	s.gone = s.gone[i:]
@@ -215,15 +215,7 @@ func (e *entry) view(now time.Time) Decision {
 }
 
 func sortByID(ds []Decision) {
-	slices.SortFunc(ds, func(a, b Decision) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(ds, func(a, b Decision) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // prefixOf reads a decision's value as a prefix (an Ip as its host

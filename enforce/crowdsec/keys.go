@@ -34,13 +34,6 @@ func (m *MemKeys) Add(name, key string) {
 	m.names[sha256.Sum256([]byte(key))] = name
 }
 
-// Remove revokes key.
-func (m *MemKeys) Remove(key string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.names, sha256.Sum256([]byte(key)))
-}
-
 // Bouncer returns the name of the bouncer holding key.
 func (m *MemKeys) Bouncer(_ context.Context, key string) (string, error) {
 	m.mu.RLock()
