@@ -18,8 +18,9 @@ import (
 // SigningKey is a commissioner's Ed25519 public key, with which the
 // commissioner signs approvals. The private half stays with the
 // commissioner (acd user keygen); the server cannot sign on its own. A
-// revoked key is kept, so that an approval signed before RevokedAt can
-// still be verified as signed by a key valid then.
+// revoked key is kept (with RevokedAt) so the record shows who signed
+// old approvals; from RevokedAt on, the gate counts none of its
+// approvals, whenever they say they were signed (cases.Gate.Check).
 type SigningKey struct {
 	// User is the commissioner's name.
 	User string `json:"user"`
@@ -29,11 +30,6 @@ type SigningKey struct {
 	Added  time.Time         `json:"added"`
 	// RevokedAt is nil while the key is valid.
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-}
-
-// ValidAt reports whether k was registered and not yet revoked at t.
-func (k SigningKey) ValidAt(t time.Time) bool {
-	return !t.Before(k.Added) && (k.RevokedAt == nil || t.Before(*k.RevokedAt))
 }
 
 // KeyID returns a public key's id: the first 16 hex digits of its
