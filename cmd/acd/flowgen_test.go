@@ -39,14 +39,22 @@ func nfRecords(p []byte) int {
 	return n
 }
 
+// udpSink listens on a loopback UDP port for the test's duration:
+// loopback always exists, so failing to listen fails the test.
+func udpSink(t *testing.T) net.PacketConn {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pc.Close() })
+	return pc
+}
+
 func TestFlowgenSendsToLoopback(t *testing.T) {
 	for _, format := range []string{"v5", "v9"} {
 		t.Run(format, func(t *testing.T) {
-			sink, err := net.ListenPacket("udp", "127.0.0.1:0")
-			if err != nil {
-				t.Skip(err)
-			}
-			defer sink.Close()
+			sink := udpSink(t)
 			_ = sink.(*net.UDPConn).SetReadBuffer(8 << 20)
 			code, out, errOut := flowgenCmd(t, context.Background(), "--format", format,
 				"--to", sink.LocalAddr().String(), "--count", "4000", "--rate", "200000", "--seed", "7")
@@ -154,11 +162,7 @@ func TestFlowgenHelp(t *testing.T) {
 func TestFlowgenInterrupted(t *testing.T) {
 	// Ctrl-C (a cancelled context) stops the sender; the summary is still
 	// printed and the exit code is 0.
-	sink, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Skip(err)
-	}
-	defer sink.Close()
+	sink := udpSink(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	code, out, errOut := flowgenCmd(t, ctx, "--format", "sflow", "--to", sink.LocalAddr().String())
@@ -171,11 +175,7 @@ func TestFlowgenInterrupted(t *testing.T) {
 // arrives with acd's own NetFlow v9 decoder: the records carry the
 // scenario's addresses and wall-clock times.
 func TestFlowgenScenarioLive(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
+	pc := udpSink(t)
 	file := filepath.Join(t.TempDir(), "s.yaml")
 	if err := os.WriteFile(file, []byte("name: live\nduration: 1m\nbackground: {clients: 20, servers: 40, flows_per_second: 400}\n"), 0o600); err != nil {
 		t.Fatal(err)
