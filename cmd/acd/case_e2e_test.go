@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
-	"github.com/acd-org/acd/peertest"
 	"github.com/acd-org/acd/store"
 )
 
@@ -112,18 +110,8 @@ enforce: {record_only: true}
 // serve starts acd serve on the fixture and returns its URL and process.
 func (f *caseFixture) serve(t *testing.T) (string, *exec.Cmd) {
 	t.Helper()
-	var logs peertest.SyncBuffer
-	cmd := exec.Command(f.bin, "serve", "-c", f.cfg)
-	cmd.Dir = f.dir
-	cmd.Stderr = &logs
-	cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	httpAddr := waitLog(t, &logs, regexp.MustCompile(`"msg":"http listening"[^\n]*"addr":"([^"]+)"`))
-	waitLog(t, &logs, regexp.MustCompile(`"msg":"(acd serving)"`))
-	return "http://" + httpAddr, cmd
+	s := startServe(t, f.bin, f.dir, f.cfg)
+	return "http://" + s.http, s.cmd
 }
 
 // as runs an acd case command as user against server.

@@ -15,7 +15,6 @@ import (
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen"
 	"github.com/acd-org/acd/flowgen/scenario"
-	"github.com/acd-org/acd/peertest"
 )
 
 // TestServeSuspectsLive runs the acd binary, streams a scan scenario into
@@ -64,18 +63,8 @@ store:
 		t.Fatalf("token create: %v", err)
 	}
 
-	var logs peertest.SyncBuffer
-	cmd := exec.Command(bin, "serve", "-c", cfg)
-	cmd.Dir = dir
-	cmd.Stderr = &logs
-	cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	httpAddr := waitLog(t, &logs, regexp.MustCompile(`"msg":"http listening"[^\n]*"addr":"([^"]+)"`))
-	nfAddr := waitLog(t, &logs, regexp.MustCompile(`"listener":"netflow ([0-9.:]+) #0"`))
-	waitLog(t, &logs, regexp.MustCompile(`"msg":"(acd serving)"`))
+	srv := startServe(t, bin, dir, cfg)
+	logs, httpAddr, nfAddr := srv.logs, srv.http, srv.netflowAddr(t)
 	api := "http://" + httpAddr + "/api/v1/suspects"
 
 	// First start: the one-time admin password is shown once on stderr,

@@ -43,6 +43,36 @@ func waitLog(t *testing.T, logs *peertest.SyncBuffer, re *regexp.Regexp) string 
 	return ""
 }
 
+// acdServe is an acd serve process started by startServe.
+type acdServe struct {
+	cmd  *exec.Cmd
+	logs *peertest.SyncBuffer // its stderr: the JSON log
+	http string               // the HTTP listener's address
+}
+
+// startServe starts "bin serve -c cfg" in dir with a JSON log and waits
+// until it serves; the test's cleanup kills it.
+func startServe(t *testing.T, bin, dir, cfg string) *acdServe {
+	t.Helper()
+	s := &acdServe{cmd: exec.Command(bin, "serve", "-c", cfg), logs: new(peertest.SyncBuffer)}
+	s.cmd.Dir = dir
+	s.cmd.Stderr = s.logs
+	s.cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.cmd.Process.Kill(); _ = s.cmd.Wait() })
+	s.http = waitLog(t, s.logs, regexp.MustCompile(`"msg":"http listening"[^\n]*"addr":"([^"]+)"`))
+	waitLog(t, s.logs, regexp.MustCompile(`"msg":"(acd serving)"`))
+	return s
+}
+
+// netflowAddr returns the address of the server's first NetFlow listener.
+func (s *acdServe) netflowAddr(t *testing.T) string {
+	t.Helper()
+	return waitLog(t, s.logs, regexp.MustCompile(`"listener":"netflow ([0-9.:]+) #0"`))
+}
+
 // metricSum sums the samples of one metric in a Prometheus exposition.
 func metricSum(t *testing.T, url, name string) float64 {
 	t.Helper()
@@ -102,19 +132,8 @@ store:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs peertest.SyncBuffer
-	cmd := exec.Command(bin, "serve", "-c", cfg)
-	cmd.Dir = dir
-	cmd.Stderr = &logs
-	cmd.Env = append(os.Environ(), "ACD_LOG_FORMAT=json")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-
-	httpAddr := waitLog(t, &logs, regexp.MustCompile(`"msg":"http listening"[^\n]*"addr":"([^"]+)"`))
-	nfAddr := waitLog(t, &logs, regexp.MustCompile(`"listener":"netflow ([0-9.:]+) #0"`))
-	waitLog(t, &logs, regexp.MustCompile(`"msg":"(acd serving)"`))
+	srv := startServe(t, bin, dir, cfg)
+	cmd, logs, httpAddr, nfAddr := srv.cmd, srv.logs, srv.http, srv.netflowAddr(t)
 
 	conn, err := net.Dial("udp", nfAddr)
 	if err != nil {
@@ -147,7 +166,7 @@ store:
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitLog(t, &logs, regexp.MustCompile(`"msg":"(domestic space reloaded)"`))
+	waitLog(t, logs, regexp.MustCompile(`"msg":"(domestic space reloaded)"`))
 	if got := metricSum(t, metrics, "acd_screen_reloads_total"); got != 1 {
 		t.Errorf("acd_screen_reloads_total = %v, want 1", got)
 	}
@@ -163,7 +182,7 @@ store:
 	var stopped struct {
 		Records float64 `json:"records"`
 	}
-	line := waitLog(t, &logs, regexp.MustCompile(`(\{[^\n]*"msg":"stopped"[^\n]*\})`))
+	line := waitLog(t, logs, regexp.MustCompile(`(\{[^\n]*"msg":"stopped"[^\n]*\})`))
 	if err := json.Unmarshal([]byte(line), &stopped); err != nil {
 		t.Fatal(err)
 	}
