@@ -192,9 +192,7 @@ could not be read); 2 usage error.`)
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := printJSON(e.stdout, r); err != nil {
 			return err
 		}
 	} else {
@@ -406,9 +404,7 @@ Examples:
 		return err
 	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(o)
+		return printJSON(e.stdout, o)
 	}
 	return o.WriteTable(e.stdout)
 }

@@ -88,14 +88,6 @@ func runCase(ctx context.Context, e *env, args []string) error {
 	return fmt.Errorf("%w: unknown subcommand %q (%s)", errUsage, sub, subs)
 }
 
-// oneID returns the single positional argument, a case id.
-func oneID(pos []string) (string, error) {
-	if len(pos) != 1 {
-		return "", fmt.Errorf("%w: expected one case ID", errUsage)
-	}
-	return pos[0], nil
-}
-
 // casePath is the API path of case id (and a sub-resource).
 func casePath(id string, sub ...string) string {
 	return "/api/v1/cases/" + strings.Join(append([]string{url.PathEscape(id)}, sub...), "/")
@@ -106,6 +98,15 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// nonNil returns s, or an empty slice for nil: a JSON list prints [],
+// not null.
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // printCaseResult prints a case after a change: JSON, or one line.
@@ -193,11 +194,7 @@ Example:
   acd case show c-7`)
 	cf := addClientFlags(fs)
 	asJSON := fs.Bool("json", false, "print the case record as JSON (case, approvals, evidence, payload)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID(pos)
+	id, err := oneArg(fs, args, "case ID")
 	if err != nil {
 		return err
 	}
@@ -232,11 +229,7 @@ func runCaseChange(ctx context.Context, e *env, ev cases.Event, args []string) e
 	cf := addClientFlags(fs)
 	reason := fs.String("reason", "", "why (recorded in the case's history and the audit log)")
 	asJSON := fs.Bool("json", false, "print the case as JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID(pos)
+	id, err := oneArg(fs, args, "case ID")
 	if err != nil {
 		return err
 	}
@@ -284,11 +277,7 @@ Example:
 	action := fs.Int("action", -1, "the action's index `N` in the case, from 0")
 	reason := fs.String("reason", "", "why the emergency (emergency only)")
 	asJSON := fs.Bool("json", false, "print the case as JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID(pos)
+	id, err := oneArg(fs, args, "case ID")
 	if err != nil {
 		return err
 	}

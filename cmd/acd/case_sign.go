@@ -45,11 +45,7 @@ Examples:
 	reason := fs.String("reason", "", "why (required to reject)")
 	dryRun := fs.Bool("dry-run", false, "show what would be signed; sign and send nothing")
 	asJSON := fs.Bool("json", false, "print the case after the decision as JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	id, err := oneID(pos)
+	id, err := oneArg(fs, args, "case ID")
 	if err != nil {
 		return err
 	}

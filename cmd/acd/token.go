@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -67,12 +66,9 @@ Example:
   acd token create --role analyst grafana > grafana.token`)
 	role := fs.String("role", "", "the token's `role`: analyst, commissioner, operator, partner, reporting-operator, auditor or admin")
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
-	}
-	if len(names) != 1 {
-		return fmt.Errorf("%w: expected one NAME", errUsage)
 	}
 	if *role == "" {
 		return fmt.Errorf("%w: --role is required", errUsage)
@@ -81,16 +77,16 @@ Example:
 	if err != nil {
 		return fmt.Errorf("%w: --role: %v", errUsage, err)
 	}
-	if err := store.ValidTokenName(names[0]); err != nil {
+	if err := store.ValidTokenName(name); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		secret, err := db.CreateToken(ctx, names[0], r)
+		secret, err := db.CreateToken(ctx, name, r)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintln(e.stdout, secret)
-		fmt.Fprintf(e.stderr, "token %q (role %s) created in %s; its secret, printed above, will not be shown again\n", names[0], r, db.Path())
+		fmt.Fprintf(e.stderr, "token %q (role %s) created in %s; its secret, printed above, will not be shown again\n", name, r, db.Path())
 		return nil
 	})
 }
@@ -114,12 +110,7 @@ revoked. Never the secrets.`)
 			return err
 		}
 		if *asJSON {
-			if ts == nil {
-				ts = []store.Token{}
-			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ts)
+			return printJSON(e.stdout, nonNil(ts))
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "NAME\tROLE\tCREATED\tLAST USED\tREVOKED")
@@ -135,21 +126,18 @@ func runTokenRevoke(ctx context.Context, e *env, args []string) error {
 Revoke the API token NAME: requests with it are refused (401) from now on.
 Revoking is final; create a new token to give access again.`)
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
-	if len(names) != 1 {
-		return fmt.Errorf("%w: expected one NAME", errUsage)
-	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		if err := db.RevokeToken(ctx, names[0]); err != nil {
+		if err := db.RevokeToken(ctx, name); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no token named %q ('acd token list' shows them)", names[0])
+				return fmt.Errorf("no token named %q ('acd token list' shows them)", name)
 			}
 			return err
 		}
-		fmt.Fprintf(e.stdout, "token %q revoked\n", names[0])
+		fmt.Fprintf(e.stdout, "token %q revoked\n", name)
 		return nil
 	})
 }
@@ -192,6 +180,19 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+}
+
+// oneArg parses args like parseInterspersed and returns the single
+// positional argument, what it names.
+func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		return "", fmt.Errorf("%w: expected one %s", errUsage, what)
+	}
+	return pos[0], nil
 }
 
 // tokenTime formats a token time in UTC to the minute, or none when zero.

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -98,12 +97,9 @@ Examples:
 	role := fs.String("role", "", "the user's `roles`, comma-separated: analyst, commissioner, operator, partner, reporting-operator, auditor, admin")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
-	}
-	if len(names) != 1 {
-		return fmt.Errorf("%w: expected one NAME", errUsage)
 	}
 	if *role == "" {
 		return fmt.Errorf("%w: --role is required", errUsage)
@@ -112,7 +108,6 @@ Examples:
 	if err != nil {
 		return fmt.Errorf("%w: --role: %v", errUsage, err)
 	}
-	name := names[0]
 	if err := store.ValidUserName(name); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
@@ -140,14 +135,10 @@ Examples:
   acd user passwd ann > ann.password`)
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
-	if len(names) != 1 {
-		return fmt.Errorf("%w: expected one NAME", errUsage)
-	}
-	name := names[0]
 	password, err := newUserPassword(e, name, *fromStdin)
 	if err != nil {
 		return err
@@ -224,12 +215,7 @@ Never a password or its hash.`)
 			return err
 		}
 		if *asJSON {
-			if us == nil {
-				us = []store.User{}
-			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(us)
+			return printJSON(e.stdout, nonNil(us))
 		}
 		now := time.Now()
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -264,22 +250,19 @@ Enable the user NAME again after acd user disable, and lift a lockout.`
 	}
 	fs := newFlagSet(e, "user "+sub, "[-c FILE] NAME", desc)
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
-	}
-	if len(names) != 1 {
-		return fmt.Errorf("%w: expected one NAME", errUsage)
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
 		do := db.DisableUser
 		if sub == "enable" {
 			do = db.EnableUser
 		}
-		if err := do(ctx, names[0]); err != nil {
-			return noUser(err, names[0])
+		if err := do(ctx, name); err != nil {
+			return noUser(err, name)
 		}
-		fmt.Fprintf(e.stdout, "user %q %sd\n", names[0], sub)
+		fmt.Fprintf(e.stdout, "user %q %sd\n", name, sub)
 		return nil
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -176,12 +175,9 @@ Example:
   acd user key add carol --pubkey 3q2+7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`)
 	pubArg := fs.String("pubkey", "", "the public key: base64 or a `file`")
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	names, err := parseInterspersed(fs, args)
+	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
-	}
-	if len(names) != 1 {
-		return fmt.Errorf("%w: expected one NAME", errUsage)
 	}
 	if *pubArg == "" {
 		return fmt.Errorf("%w: --pubkey is required", errUsage)
@@ -191,9 +187,9 @@ Example:
 		return err
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		k, err := db.AddSigningKey(ctx, names[0], pub)
+		k, err := db.AddSigningKey(ctx, name, pub)
 		if err != nil {
-			return noUser(err, names[0])
+			return noUser(err, name)
 		}
 		fmt.Fprintln(e.stdout, k.KeyID)
 		fmt.Fprintf(e.stderr, "signing key %s of user %q registered\n", k.KeyID, k.User)
@@ -224,12 +220,7 @@ added, revoked (UTC, to the minute) and, with --json, the public key.`)
 			return noUser(err, user)
 		}
 		if *asJSON {
-			if ks == nil {
-				ks = []store.SigningKey{}
-			}
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(ks)
+			return printJSON(e.stdout, nonNil(ks))
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "USER\tKEY ID\tADDED\tREVOKED")
