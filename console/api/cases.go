@@ -105,6 +105,17 @@ func (h *handler) service(w http.ResponseWriter) (cases.Service, bool) {
 	return h.deps.Cases, true
 }
 
+// serviceCase returns the cases service and the checked {id} path
+// value, or answers 503 or 400.
+func (h *handler) serviceCase(w http.ResponseWriter, r *http.Request) (cases.Service, string, bool) {
+	svc, ok := h.service(w)
+	if !ok {
+		return nil, "", false
+	}
+	id, ok := caseID(w, r)
+	return svc, id, ok
+}
+
 // listCases answers GET /api/v1/cases.
 func (h *handler) listCases(w http.ResponseWriter, r *http.Request) {
 	svc, ok := h.service(w)
@@ -180,11 +191,7 @@ func validCaseID(id string) error {
 
 // getCase answers GET /api/v1/cases/{id}: the cases.Record.
 func (h *handler) getCase(w http.ResponseWriter, r *http.Request) {
-	svc, ok := h.service(w)
-	if !ok {
-		return
-	}
-	id, ok := caseID(w, r)
+	svc, id, ok := h.serviceCase(w, r)
 	if !ok {
 		return
 	}
@@ -202,11 +209,7 @@ func (h *handler) getCase(w http.ResponseWriter, r *http.Request) {
 // getPayload answers GET /api/v1/cases/{id}/payload: the canonical
 // bytes a commissioner signs, exactly as stored.
 func (h *handler) getPayload(w http.ResponseWriter, r *http.Request) {
-	svc, ok := h.service(w)
-	if !ok {
-		return
-	}
-	id, ok := caseID(w, r)
+	svc, id, ok := h.serviceCase(w, r)
 	if !ok {
 		return
 	}

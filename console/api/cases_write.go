@@ -71,11 +71,7 @@ func (h *handler) createCase(w http.ResponseWriter, r *http.Request) {
 // amendCase answers PATCH /api/v1/cases/{id}: changes the fields given
 // of a draft or requested case.
 func (h *handler) amendCase(w http.ResponseWriter, r *http.Request) {
-	svc, ok := h.service(w)
-	if !ok {
-		return
-	}
-	id, ok := caseID(w, r)
+	svc, id, ok := h.serviceCase(w, r)
 	if !ok {
 		return
 	}
@@ -111,11 +107,7 @@ func (h *handler) amendCase(w http.ResponseWriter, r *http.Request) {
 func (h *handler) changeCase(ev cases.Event) http.HandlerFunc {
 	needsReason := ev == cases.EventWithdraw || ev == cases.EventRevoke
 	return func(w http.ResponseWriter, r *http.Request) {
-		svc, ok := h.service(w)
-		if !ok {
-			return
-		}
-		id, ok := caseID(w, r)
+		svc, id, ok := h.serviceCase(w, r)
 		if !ok {
 			return
 		}
@@ -140,11 +132,7 @@ func (h *handler) changeCase(ev cases.Event) http.HandlerFunc {
 // addApproval answers POST /api/v1/cases/{id}/approvals: a
 // commissioner's signed decision, in the principal's own name.
 func (h *handler) addApproval(w http.ResponseWriter, r *http.Request) {
-	svc, ok := h.service(w)
-	if !ok {
-		return
-	}
-	id, ok := caseID(w, r)
+	svc, id, ok := h.serviceCase(w, r)
 	if !ok {
 		return
 	}
@@ -208,11 +196,7 @@ func (h *handler) emergencyAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) runAction(w http.ResponseWriter, r *http.Request, emergency bool) {
-	svc, ok := h.service(w)
-	if !ok {
-		return
-	}
-	id, ok := caseID(w, r)
+	svc, id, ok := h.serviceCase(w, r)
 	if !ok {
 		return
 	}
