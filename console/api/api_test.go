@@ -28,18 +28,27 @@ type fixture struct {
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func newFixture(t *testing.T) *fixture {
+// openStore opens a store in a temporary directory, closed when the test
+// ends.
+func openStore(t *testing.T) *store.DB {
 	t.Helper()
-	ctx := context.Background()
 	cfg := store.DefaultConfig()
 	cfg.Path = filepath.Join(t.TempDir(), "acd.db")
-	db, err := store.Open(ctx, cfg, nil)
+	db, err := store.Open(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := openStore(t)
 	f := &fixture{db: db, tokens: map[store.Role]string{}, logs: &bytes.Buffer{}}
 	for _, r := range store.Roles() {
+		var err error
 		if f.tokens[r], err = db.CreateToken(ctx, "t-"+string(r), r); err != nil {
 			t.Fatal(err)
 		}

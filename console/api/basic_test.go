@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,13 +21,7 @@ import (
 func userFixture(t *testing.T) (http.Handler, *store.DB, *bytes.Buffer) {
 	t.Helper()
 	ctx := context.Background()
-	cfg := store.DefaultConfig()
-	cfg.Path = filepath.Join(t.TempDir(), "acd.db")
-	db, err := store.Open(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := openStore(t)
 	pol := store.LoginPolicy{LockoutAfter: 3, LockoutFor: time.Hour, Argon2: store.Argon2Params{Memory: 64, Time: 1, Threads: 1}}
 	if err := db.SetLoginPolicy(ctx, pol); err != nil {
 		t.Fatal(err)
@@ -130,13 +123,7 @@ func TestBasicAuthLockout(t *testing.T) {
 
 func TestBasicOneTimePassword(t *testing.T) {
 	ctx := context.Background()
-	cfg := store.DefaultConfig()
-	cfg.Path = filepath.Join(t.TempDir(), "acd.db")
-	db, err := store.Open(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openStore(t)
 	pol := store.DefaultLoginPolicy()
 	pol.Argon2 = store.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 	if err := db.SetLoginPolicy(ctx, pol); err != nil {

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -70,35 +69,11 @@ func newCaseFixture(t *testing.T) *caseFixture {
 // returns the status and the raw answer.
 func (f *caseFixture) call(t *testing.T, role, method, path string, body any) (int, []byte, http.Header) {
 	t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := ""
 	if role != "" {
-		req.Header.Set("Authorization", "Bearer tok-"+role)
+		token = "tok-" + role
 	}
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, data, resp.Header
+	return sendRequest(t, f.srv, method, path, token, body)
 }
 
 // testAction is a valid block of the case target for a day.

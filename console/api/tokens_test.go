@@ -79,12 +79,7 @@ func TestTokens(t *testing.T) {
 
 func TestTokensBadInput(t *testing.T) {
 	f := newFixture(t)
-	tests := []struct {
-		method, path string
-		body         any
-		status       int
-		errPrefix    string
-	}{
+	f.refuses(t, []badInput{
 		{"POST", "/api/v1/tokens", "", 400, "body: empty"},
 		{"POST", "/api/v1/tokens", `{"name":"x"}`, 400, "role: empty"},
 		{"POST", "/api/v1/tokens", `{"name":"x","role":"root"}`, 400, "role: unknown role"},
@@ -96,13 +91,5 @@ func TestTokensBadInput(t *testing.T) {
 		{"DELETE", "/api/v1/tokens/nobody?force=1", nil, 400, "force: unknown parameter"},
 		{"GET", "/api/v1/tokens/t-admin", nil, 405, "method GET not allowed"},
 		{"PATCH", "/api/v1/tokens", nil, 405, "method PATCH not allowed"},
-	}
-	for _, tt := range tests {
-		status, data := f.send(t, tt.method, tt.path, f.tokens[store.RoleAdmin], tt.body)
-		var e struct{ Error string }
-		_ = json.Unmarshal(data, &e)
-		if status != tt.status || !strings.HasPrefix(e.Error, tt.errPrefix) {
-			t.Errorf("%s %s %.60v: %d %q, want %d %q...", tt.method, tt.path, tt.body, status, e.Error, tt.status, tt.errPrefix)
-		}
-	}
+	})
 }

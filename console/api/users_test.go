@@ -63,6 +63,18 @@ func newPub(t *testing.T) ed25519.PublicKey {
 // string: as is; else JSON) and returns the status and the body.
 func (f *fixture) send(t *testing.T, method, path, token string, body any) (int, []byte) {
 	t.Helper()
+	status, data, h := sendRequest(t, f.srv, method, path, token, body)
+	if ct := h.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return status, data
+}
+
+// sendRequest requests path on srv with token ("" for none) and body
+// (nil: none; a string: as is; else JSON) and returns the status, the
+// body and the header.
+func sendRequest(t *testing.T, srv *httptest.Server, method, path, token string, body any) (int, []byte, http.Header) {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -75,14 +87,14 @@ func (f *fixture) send(t *testing.T, method, path, token string, body any) (int,
 		}
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, f.srv.URL+path, rd)
+	req, err := http.NewRequest(method, srv.URL+path, rd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := f.srv.Client().Do(req)
+	resp, err := srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,10 +103,29 @@ func (f *fixture) send(t *testing.T, method, path, token string, body any) (int,
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	return resp.StatusCode, data, resp.Header
+}
+
+// badInput is a request the API refuses with status and an error
+// starting with errPrefix.
+type badInput struct {
+	method, path string
+	body         any
+	status       int
+	errPrefix    string
+}
+
+// refuses sends each request as admin and checks the refusal.
+func (f *fixture) refuses(t *testing.T, tests []badInput) {
+	t.Helper()
+	for _, tt := range tests {
+		status, data := f.send(t, tt.method, tt.path, f.tokens[store.RoleAdmin], tt.body)
+		var e struct{ Error string }
+		_ = json.Unmarshal(data, &e)
+		if status != tt.status || !strings.HasPrefix(e.Error, tt.errPrefix) {
+			t.Errorf("%s %s %.60v: %d %q, want %d %q...", tt.method, tt.path, tt.body, status, e.Error, tt.status, tt.errPrefix)
+		}
 	}
-	return resp.StatusCode, data
 }
 
 // admin calls as the admin token and decodes the answer into out (if
@@ -238,12 +269,7 @@ func TestUsers(t *testing.T) {
 
 func TestUsersBadInput(t *testing.T) {
 	f := newAdminFixture(t)
-	tests := []struct {
-		method, path string
-		body         any
-		status       int
-		errPrefix    string
-	}{
+	f.refuses(t, []badInput{
 		{"POST", "/api/v1/users", "", 400, "body: empty"},
 		{"POST", "/api/v1/users", `{"name":"x","roles":["analyst"],"password":"mine"}`, 400, "password: unknown field"},
 		{"POST", "/api/v1/users", `{"name":"x","roles":["analyst"]} {}`, 400, "body: data after"},
@@ -259,15 +285,7 @@ func TestUsersBadInput(t *testing.T) {
 		{"POST", "/api/v1/users/%2Fx/disable", nil, 400, "name: invalid user name"},
 		{"PUT", "/api/v1/users", nil, 405, "method PUT not allowed"},
 		{"GET", "/api/v1/users/dave/disable", nil, 405, "method GET not allowed"},
-	}
-	for _, tt := range tests {
-		status, data := f.send(t, tt.method, tt.path, f.tokens[store.RoleAdmin], tt.body)
-		var e struct{ Error string }
-		_ = json.Unmarshal(data, &e)
-		if status != tt.status || !strings.HasPrefix(e.Error, tt.errPrefix) {
-			t.Errorf("%s %s %.60v: %d %q, want %d %q...", tt.method, tt.path, tt.body, status, e.Error, tt.status, tt.errPrefix)
-		}
-	}
+	})
 }
 
 func TestSigningKeys(t *testing.T) {
@@ -294,12 +312,7 @@ func TestSigningKeys(t *testing.T) {
 	}
 	_, priv, _ := ed25519.GenerateKey(nil)
 	privDER, _ := x509.MarshalPKCS8PrivateKey(priv)
-	tests := []struct {
-		method, path string
-		body         any
-		status       int
-		errPrefix    string
-	}{
+	f.refuses(t, []badInput{
 		{"POST", "/api/v1/users/carol/keys", map[string]string{"public": base64.StdEncoding.EncodeToString(pub)}, 409, "signing key " + k.KeyID},
 		{"POST", "/api/v1/users/dave/keys", map[string]string{"public": base64.StdEncoding.EncodeToString(newPub(t))}, 409, `user "dave" is not a commissioner`},
 		{"POST", "/api/v1/users/nobody/keys", map[string]string{"public": base64.StdEncoding.EncodeToString(newPub(t))}, 404, `user "nobody"`},
@@ -311,15 +324,7 @@ func TestSigningKeys(t *testing.T) {
 		{"POST", "/api/v1/users/dave/keys/" + k.KeyID + "/revoke", nil, 404, "signing key"},
 		{"POST", "/api/v1/users/carol/keys/XYZ/revoke", nil, 400, "key_id: invalid key id"},
 		{"GET", "/api/v1/users/nobody/keys", nil, 404, `user "nobody"`},
-	}
-	for _, tt := range tests {
-		status, data := f.send(t, tt.method, tt.path, f.tokens[store.RoleAdmin], tt.body)
-		var e struct{ Error string }
-		_ = json.Unmarshal(data, &e)
-		if status != tt.status || !strings.HasPrefix(e.Error, tt.errPrefix) {
-			t.Errorf("%s %s %.40v: %d %q, want %d %q...", tt.method, tt.path, tt.body, status, e.Error, tt.status, tt.errPrefix)
-		}
-	}
+	})
 	// A disabled commissioner gets no new key.
 	f.admin(t, "POST", "/api/v1/users/carol/disable", nil, 200, nil)
 	status, data := f.send(t, "POST", "/api/v1/users/carol/keys", f.tokens[store.RoleAdmin], map[string]string{"public": base64.StdEncoding.EncodeToString(newPub(t))})
