@@ -1,10 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -174,4 +177,30 @@ func (db *DB) SigningKeys(ctx context.Context, user string) ([]SigningKey, error
 		out = append(out, k)
 	}
 	return out, db.wrap("read signing keys from", rows.Err())
+}
+
+// ParsePublicKey reads a commissioner's Ed25519 public key as acd user
+// keygen prints it (base64 of the 32 bytes) or as a PEM "PUBLIC KEY"
+// block. A PEM private key is refused by name: it must never be given out.
+func ParsePublicKey(text []byte) (ed25519.PublicKey, error) {
+	text = bytes.TrimSpace(text)
+	if block, _ := pem.Decode(text); block != nil {
+		if block.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("a PEM %q, want the public key (never give out the private one)", block.Type)
+		}
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		pub, ok := k.(ed25519.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("a %T, not an Ed25519 public key", k)
+		}
+		return pub, nil
+	}
+	raw, err := base64.StdEncoding.DecodeString(string(text))
+	if err != nil || len(raw) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("not the base64 of a %d-byte Ed25519 public key (as acd user keygen prints it)", ed25519.PublicKeySize)
+	}
+	return ed25519.PublicKey(raw), nil
 }

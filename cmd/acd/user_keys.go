@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -126,25 +125,11 @@ func parsePublicKey(arg string) (ed25519.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--pubkey %q: neither the base64 of 32 bytes nor a readable file: %w", arg, err)
 	}
-	if block, _ := pem.Decode(data); block != nil {
-		if block.Type != "PUBLIC KEY" {
-			return nil, fmt.Errorf("--pubkey %s: a PEM %q, want the public key (never give out the private one)", arg, block.Type)
-		}
-		k, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("--pubkey %s: %w", arg, err)
-		}
-		pub, ok := k.(ed25519.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("--pubkey %s: a %T, not an Ed25519 public key", arg, k)
-		}
-		return pub, nil
+	pub, err := store.ParsePublicKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("--pubkey %s: %w", arg, err)
 	}
-	raw, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(data)))
-	if err != nil || len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("--pubkey %s: not the base64 of a 32-byte Ed25519 public key (as acd user keygen prints)", arg)
-	}
-	return ed25519.PublicKey(raw), nil
+	return pub, nil
 }
 
 func runUserKey(ctx context.Context, e *env, args []string) error {

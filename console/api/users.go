@@ -3,9 +3,6 @@ package api
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -268,29 +265,14 @@ type keyInput struct {
 // parsePublicKey reads an Ed25519 public key given as the base64 of its
 // 32 bytes or as a PEM "PUBLIC KEY" (PKIX).
 func parsePublicKey(s string) (ed25519.PublicKey, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
 		return nil, errors.New("public: empty; the base64 of an Ed25519 public key is expected (as acd user keygen prints it)")
 	}
-	if block, _ := pem.Decode([]byte(s)); block != nil {
-		if block.Type != "PUBLIC KEY" {
-			return nil, fmt.Errorf("public: a PEM %q, want a PUBLIC KEY (never send a private key)", block.Type)
-		}
-		k, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("public: %w", err)
-		}
-		pub, ok := k.(ed25519.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("public: a %T, not an Ed25519 public key", k)
-		}
-		return pub, nil
+	pub, err := store.ParsePublicKey([]byte(s))
+	if err != nil {
+		return nil, fmt.Errorf("public: %w", err)
 	}
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil || len(raw) != ed25519.PublicKeySize {
-		return nil, fmt.Errorf("public: not the base64 of a %d-byte Ed25519 public key (as acd user keygen prints it)", ed25519.PublicKeySize)
-	}
-	return ed25519.PublicKey(raw), nil
+	return pub, nil
 }
 
 // addKey answers POST /api/v1/users/{name}/keys: registers a
