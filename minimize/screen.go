@@ -172,7 +172,7 @@ type worker struct {
 }
 
 // maxEpochCaches bounds the epochs a worker caches pseudonyms for; late
-// records of an old epoch evict the oldest cache.
+// records of an old epoch take over the oldest cache.
 const maxEpochCaches = 3
 
 // Consume screens b in place and hands what remains to the next stage.
@@ -277,16 +277,19 @@ func (s *Screen) cache(w *worker, e uint32) *cryptopan.Cache {
 	if c, ok := w.caches[e]; ok {
 		return c
 	}
-	if len(w.caches) >= maxEpochCaches {
-		first, oldest := true, uint32(0)
-		for k := range w.caches {
-			if first || k < oldest {
-				first, oldest = false, k
-			}
-		}
-		delete(w.caches, oldest)
+	if len(w.caches) < maxEpochCaches {
+		c := cryptopan.NewCache(s.cipher(e), s.cfg.CacheEntries)
+		w.caches[e] = c
+		return c
 	}
-	c := cryptopan.NewCache(s.cipher(e), s.cfg.CacheEntries)
+	// Full: the oldest epoch's cache is emptied and reused for e.
+	oldest := ^uint32(0)
+	for k := range w.caches {
+		oldest = min(oldest, k)
+	}
+	c := w.caches[oldest]
+	delete(w.caches, oldest)
+	c.Reset(s.cipher(e))
 	w.caches[e] = c
 	return c
 }

@@ -144,6 +144,31 @@ func TestScreenClassesAndPseudonyms(t *testing.T) {
 	}
 }
 
+// TestScreenEpochCaches screens records of more epochs than a worker
+// caches, back and forth, so caches are taken over by other epochs: every
+// pseudonym must still be the one of its record's epoch.
+func TestScreenEpochCaches(t *testing.T) {
+	s, next := testScreen(t, nil)
+	dom := addr("198.51.100.9")
+	day := int64(86400e3)
+	var starts []int64
+	for _, e := range []int64{0, 1, 2, 3, 4, 0, 4, 1, 5, 0} {
+		starts = append(starts, t0.UnixMilli()+e*day)
+	}
+	for _, st := range starts {
+		s.Consume(batch(flow.Record{SrcAddr: foreign, DstAddr: dom, Start: st}))
+	}
+	if len(next.recs) != len(starts) {
+		t.Fatalf("kept %d records, want %d", len(next.recs), len(starts))
+	}
+	for i, r := range next.recs {
+		want := s.cipher(r.KeyEpoch).AnonymizeAddr(dom)
+		if r.KeyEpoch != uint32(starts[i]/day) || r.DstAddr != want {
+			t.Errorf("record %d: epoch %d pseudonym %s, want epoch %d pseudonym %s", i, r.KeyEpoch, r.DstAddr, starts[i]/day, want)
+		}
+	}
+}
+
 func TestScreenPolicy(t *testing.T) {
 	s, next := testScreen(t, func(c *Config, _ *Deps) {
 		c.Keep = []string{"inbound"}
