@@ -110,10 +110,7 @@ func (e *ipfix) AppendTemplates(dst []byte, now time.Time) []byte {
 		dst = app16(dst, 1)
 		dst = finish(dst, s)
 		s = len(dst)
-		dst = append(dst, tmplOptions>>8, tmplOptions&0xff, 0, 0)
-		dst = app32(dst, e.cfg.ExporterID)
-		dst = app32(dst, e.cfg.Sampling)
-		dst = append(dst, 1) // deterministic
+		dst = appendSamplingOptions(dst, e.cfg.ExporterID, e.cfg.Sampling)
 		dst = finish(dst, s)
 		e.seq++
 	}
@@ -142,11 +139,7 @@ func (e *ipfix) Append(dst []byte, recs []flow.Record, now time.Time) ([]byte, i
 
 func (e *ipfix) dataSet(dst []byte, recs []flow.Record, v4 bool) []byte {
 	s := len(dst)
-	id := byte(tmplIPv6 & 0xff)
-	if v4 {
-		id = tmplIPv4 & 0xff
-	}
-	dst = append(dst, 1, id, 0, 0)
+	dst = openDataSet(dst, v4)
 	for i := range recs {
 		r := &recs[i]
 		if r.SrcAddr.Is4() != v4 {
@@ -163,13 +156,7 @@ func (e *ipfix) dataSet(dst []byte, recs []flow.Record, v4 bool) []byte {
 		dst = app16(dst, r.SrcPort)
 		dst = app16(dst, r.DstPort)
 		dst = append(dst, r.Proto, 0, r.TCPFlags)
-		if v4 {
-			dst = append(dst, r.SrcAddr[12:16]...)
-			dst = append(dst, r.DstAddr[12:16]...)
-		} else {
-			dst = append(dst, r.SrcAddr[:]...)
-			dst = append(dst, r.DstAddr[:]...)
-		}
+		dst = appendAddrs(dst, r, v4)
 		if e.cfg.VarLen {
 			dst = appendIfName(dst, r.InIf)
 		}

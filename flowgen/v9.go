@@ -130,10 +130,7 @@ func (e *v9) AppendTemplates(dst []byte, now time.Time) []byte {
 		dst = app16(dst, 1)
 		dst = pad4(dst, s)
 		s = len(dst)
-		dst = append(dst, tmplOptions>>8, tmplOptions&0xff, 0, 0)
-		dst = app32(dst, e.cfg.ExporterID)
-		dst = app32(dst, e.cfg.Sampling)
-		dst = append(dst, 1) // deterministic
+		dst = appendSamplingOptions(dst, e.cfg.ExporterID, e.cfg.Sampling)
 		dst = pad4(dst, s)
 	}
 	e.sched.done(now)
@@ -187,11 +184,7 @@ func (e *v9) Append(dst []byte, recs []flow.Record, now time.Time) ([]byte, int,
 // dataSet appends the data flowset of recs' IPv4 (v4) or IPv6 records.
 func (e *v9) dataSet(dst []byte, recs []flow.Record, v4 bool) []byte {
 	s := len(dst)
-	id := byte(tmplIPv6 & 0xff)
-	if v4 {
-		id = tmplIPv4 & 0xff
-	}
-	dst = append(dst, 1, id, 0, 0)
+	dst = openDataSet(dst, v4)
 	for i := range recs {
 		r := &recs[i]
 		if r.SrcAddr.Is4() != v4 {
@@ -208,18 +201,46 @@ func (e *v9) dataSet(dst []byte, recs []flow.Record, v4 bool) []byte {
 		dst = app16(dst, r.SrcPort)
 		dst = app16(dst, r.DstPort)
 		dst = append(dst, r.Proto, r.TCPFlags)
-		if v4 {
-			dst = append(dst, r.SrcAddr[12:16]...)
-			dst = append(dst, r.DstAddr[12:16]...)
-		} else {
-			dst = append(dst, r.SrcAddr[:]...)
-			dst = append(dst, r.DstAddr[:]...)
-		}
+		dst = appendAddrs(dst, r, v4)
 	}
 	if len(dst) == s+setHdrLen {
 		return dst[:s]
 	}
 	return pad4(dst, s)
+}
+
+// The v9 and IPFIX data records share the template order (see v9Common
+// and ipfixCommon); these append the shared parts.
+
+// openDataSet appends the header of the data set of the IPv4 (v4) or IPv6
+// template; the caller writes its length when the set is complete.
+func openDataSet(dst []byte, v4 bool) []byte {
+	id := byte(tmplIPv6 & 0xff)
+	if v4 {
+		id = tmplIPv4 & 0xff
+	}
+	return append(dst, 1, id, 0, 0)
+}
+
+// appendAddrs appends the source and destination addresses, 4 bytes each
+// for the IPv4 template (v4), 16 for the IPv6 one.
+func appendAddrs(dst []byte, r *flow.Record, v4 bool) []byte {
+	if v4 {
+		dst = append(dst, r.SrcAddr[12:16]...)
+		return append(dst, r.DstAddr[12:16]...)
+	}
+	dst = append(dst, r.SrcAddr[:]...)
+	return append(dst, r.DstAddr[:]...)
+}
+
+// appendSamplingOptions appends the options data set of the sampling
+// options template: observation domain (v9: system scope), sampling
+// interval, algorithm 1 (deterministic). The caller writes its length.
+func appendSamplingOptions(dst []byte, exporterID, sampling uint32) []byte {
+	dst = append(dst, tmplOptions>>8, tmplOptions&0xff, 0, 0)
+	dst = app32(dst, exporterID)
+	dst = app32(dst, sampling)
+	return append(dst, 1) // deterministic
 }
 
 func (e *v9) Patch(pkt []byte, now time.Time) int {
