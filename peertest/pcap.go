@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"net/netip"
 	"os"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/acd-org/acd/flowgen"
 )
 
 // ReadDatagrams returns the UDP payloads of the IPv4/IPv6 UDP packets in
@@ -59,38 +61,26 @@ func readDatagrams(in io.Reader) ([]Datagram, error) {
 	}
 }
 
-// WriteDatagrams writes dgs as an Ethernet pcap of IPv4/UDP packets from
-// src to dst ("ip:port"), the way tcpdump on the loopback records them.
+// WriteDatagrams writes dgs as an Ethernet pcap of UDP packets from src
+// to dst ("ip:port", both IPv4 or both IPv6), the way tcpdump on the
+// loopback records them, each at its capture time.
 func WriteDatagrams(w io.Writer, dgs []Datagram, src, dst string) error {
-	sa, err := net.ResolveUDPAddr("udp4", src)
+	sa, err := netip.ParseAddrPort(src)
 	if err != nil {
-		return fmt.Errorf("unable to resolve %q: %w", src, err)
+		return fmt.Errorf("unable to parse %q: %w", src, err)
 	}
-	da, err := net.ResolveUDPAddr("udp4", dst)
+	da, err := netip.ParseAddrPort(dst)
 	if err != nil {
-		return fmt.Errorf("unable to resolve %q: %w", dst, err)
+		return fmt.Errorf("unable to parse %q: %w", dst, err)
 	}
-	pw := pcapgo.NewWriter(w)
-	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		return fmt.Errorf("unable to write pcap header: %w", err)
+	pw, err := flowgen.NewPcapWriter(w, sa, da)
+	if err != nil {
+		return err
 	}
-	for i, d := range dgs {
-		eth := &layers.Ethernet{SrcMAC: make(net.HardwareAddr, 6), DstMAC: make(net.HardwareAddr, 6), EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Id: uint16(i), Flags: layers.IPv4DontFragment,
-			Protocol: layers.IPProtocolUDP, SrcIP: sa.IP.To4(), DstIP: da.IP.To4()}
-		udp := &layers.UDP{SrcPort: layers.UDPPort(sa.Port), DstPort: layers.UDPPort(da.Port)}
-		if err := udp.SetNetworkLayerForChecksum(ip); err != nil {
-			return fmt.Errorf("unable to build datagram %d: %w", i, err)
-		}
-		buf := gopacket.NewSerializeBuffer()
-		opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-		if err := gopacket.SerializeLayers(buf, opts, eth, ip, udp, gopacket.Payload(d.Data)); err != nil {
-			return fmt.Errorf("unable to build datagram %d: %w", i, err)
-		}
-		ci := gopacket.CaptureInfo{Timestamp: d.At, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}
-		if err := pw.WritePacket(ci, buf.Bytes()); err != nil {
-			return fmt.Errorf("unable to write datagram %d: %w", i, err)
+	for _, d := range dgs {
+		if _, err := pw.WriteBatch([][]byte{d.Data}, d.At); err != nil {
+			return err
 		}
 	}
-	return nil
+	return pw.Flush()
 }
