@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"unsafe"
 
+	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
 )
 
@@ -122,16 +123,11 @@ func newHasher() hasher {
 	return h
 }
 
-func mix(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
-}
-
 // pair returns the hash of a (client, server, port, protocol) pair.
 func (h *hasher) pair(client, server *flow.Addr, port uint16, proto uint8) uint64 {
-	x := mix(binary.LittleEndian.Uint64(client[:8])^h.k[0], binary.LittleEndian.Uint64(client[8:])^h.k[1])
-	y := mix(binary.LittleEndian.Uint64(server[:8])^h.k[2], binary.LittleEndian.Uint64(server[8:])^h.k[3])
-	return mix(x^h.k[4]^(uint64(port)<<8|uint64(proto)), y^h.k[5])
+	x := detect.Mum(binary.LittleEndian.Uint64(client[:8])^h.k[0], binary.LittleEndian.Uint64(client[8:])^h.k[1])
+	y := detect.Mum(binary.LittleEndian.Uint64(server[:8])^h.k[2], binary.LittleEndian.Uint64(server[8:])^h.k[3])
+	return detect.Mum(x^h.k[4]^(uint64(port)<<8|uint64(proto)), y^h.k[5])
 }
 
 // slots is the first-sight array.

@@ -69,7 +69,7 @@ func New(cfg Config) (*Detector, error) {
 	}
 	d.minBits = max(1, int(math.Round(64*(1-math.Exp(-float64(cfg.MinSources)/64)))))
 	d.adm = &admission{bucket: math.MinInt64, level: admissionLevel(&d.floor, cfg.WatchFraction, cfg.Multiplier)}
-	d.hash = newHasher()
+	d.hash = hasher{detect.NewHasher()}
 	d.dsts = newStore(cfg.MaxKeys, dstBefore)
 	d.sources = newStore(cfg.MaxSources, sourceBefore)
 	d.attacks = detect.NewTable[uint64](cfg.MaxAttacks, attackBefore)
@@ -324,26 +324,22 @@ func (d *Detector) foldAttack(k uint64, st *dstState) {
 	}
 }
 
-// clock returns the detector's event time for watermark wm. The engine's
-// watermark follows the latest record start, and records are filed by
-// their end, so a long flow reported ahead of the others never closes a
-// window early.
-func (d *Detector) clock(wm int64) int64 { return wm }
-
 // Advance implements detect.Detector: when event time closes a window,
 // attacks and named sources with news are reported, attacks quiet for
-// the hold time end, and idle state is dropped.
+// the hold time end, and idle state is dropped. Event time is the
+// watermark: the engine's follows the latest record start, and records
+// are filed by their end, so a long flow reported ahead of the others
+// never closes a window early.
 func (d *Detector) Advance(wm int64, emit detect.Emit) {
-	now := d.clock(wm)
-	if now == math.MinInt64 {
+	if wm == math.MinInt64 {
 		return
 	}
-	c := detect.WindowStart(now, d.windowMs)
+	c := detect.WindowStart(wm, d.windowMs)
 	if c <= d.closed {
 		return
 	}
 	d.closed = c
-	d.report(now, emit, false)
+	d.report(wm, emit, false)
 }
 
 // Flush implements detect.Detector: every attack is reported and ended.

@@ -1,11 +1,10 @@
 package ddos
 
 import (
-	"encoding/binary"
 	"math"
 	"math/bits"
-	"math/rand/v2"
 
+	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
 )
 
@@ -20,71 +19,33 @@ type addrKey struct {
 
 func (k addrKey) pseudo() bool  { return k.tag != 0 }
 func (k addrKey) epoch() uint32 { return uint32(k.tag) }
-func pseudoKey(a flow.Addr, epoch uint32) addrKey {
-	return addrKey{addr: a, tag: 1<<32 | uint64(epoch)}
-}
 
 // dstKey returns the key of a record's destination.
 func dstKey(r *flow.Record) addrKey {
-	if r.Pseudo&flow.PseudoDst != 0 {
-		return pseudoKey(r.DstAddr, r.KeyEpoch)
-	}
-	return addrKey{addr: r.DstAddr}
+	return addrKey{addr: r.DstAddr, tag: detect.AddrTag(r, flow.PseudoDst)}
 }
 
 // srcKeyOf returns the key of a record's source.
 func srcKeyOf(r *flow.Record) addrKey {
-	if r.Pseudo&flow.PseudoSrc != 0 {
-		return pseudoKey(r.SrcAddr, r.KeyEpoch)
-	}
-	return addrKey{addr: r.SrcAddr}
+	return addrKey{addr: r.SrcAddr, tag: detect.AddrTag(r, flow.PseudoSrc)}
 }
 
-// hasher hashes keys with random seeds drawn for each detector, so that
-// nobody can choose addresses whose 64-bit hashes collide (two keys of
-// equal hash would share state).
-type hasher struct{ s [4]uint64 }
-
-func newHasher() hasher {
-	return hasher{[4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64() | 1}}
-}
-
-// mum is the 64×64→128-bit multiply-and-fold mixer of wyhash.
-func mum(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
-}
-
-// addr hashes an address with its key tag (see addrKey). Hashes are odd:
-// never 0, which marks a free slab slot.
-func (h *hasher) addr(a *flow.Addr, tag uint64) uint64 {
-	lo := binary.LittleEndian.Uint64(a[0:8])
-	hi := binary.LittleEndian.Uint64(a[8:16])
-	return mum(mum(lo^h.s[0], hi^h.s[1])^tag^h.s[2], h.s[3]) | 1
-}
+// hasher is the detector's detect.Hasher. Its hashes are odd: never 0,
+// which marks a free slab slot.
+type hasher struct{ detect.Hasher }
 
 // dst hashes a record's destination key (as dstKey).
 func (h *hasher) dst(r *flow.Record) uint64 {
-	var tag uint64
-	if r.Pseudo&flow.PseudoDst != 0 {
-		tag = 1<<32 | uint64(r.KeyEpoch)
-	}
-	return h.addr(&r.DstAddr, tag)
+	return h.Addr(&r.DstAddr, detect.AddrTag(r, flow.PseudoDst)) | 1
 }
 
 // src hashes a record's source key (as srcKeyOf).
 func (h *hasher) src(r *flow.Record) uint64 {
-	var tag uint64
-	if r.Pseudo&flow.PseudoSrc != 0 {
-		tag = 1<<32 | uint64(r.KeyEpoch)
-	}
-	return h.addr(&r.SrcAddr, tag)
+	return h.Addr(&r.SrcAddr, detect.AddrTag(r, flow.PseudoSrc)) | 1
 }
 
 // pair hashes a (source, destination) pair of key hashes.
-func (h *hasher) pair(src, dst uint64) uint64 {
-	return mum(src^h.s[1], dst^h.s[2]^0x9E3779B97F4A7C15) | 1
-}
+func (h *hasher) pair(src, dst uint64) uint64 { return h.Pair(src, dst) | 1 }
 
 // Metrics counted per vector and bucket.
 const (

@@ -21,9 +21,7 @@ type key struct {
 	tag  uint64
 }
 
-const pseudoTag = 1 << 32
-
-func (k key) pseudo() bool  { return k.tag&pseudoTag != 0 }
+func (k key) pseudo() bool  { return k.tag&detect.PseudoTag != 0 }
 func (k key) epoch() uint32 { return uint32(k.tag) }
 
 // state is what the detector keeps per source: two short windows (the
@@ -105,7 +103,7 @@ func New(cfg Config) (*Detector, error) {
 	d.bits.hosts, d.bits.ports = d.bitsFor(cfg.MinHosts), d.bitsFor(cfg.MinPorts)
 	d.bits.slowHosts, d.bits.slowPorts = d.bitsFor(cfg.SlowMinHosts), d.bitsFor(cfg.SlowMinPorts)
 	d.trackBits = uint16(min(trackTargets, d.bits.hosts, d.bits.ports, d.bits.slowHosts, d.bits.slowPorts))
-	d.hash = newHasher()
+	d.hash = hasher{detect.NewHasher()}
 	d.tab = newSources(cfg.MaxKeys, &d.hash, func(a, b *state) bool {
 		if ra, rb := a.reported(), b.reported(); ra != rb {
 			return rb
@@ -204,21 +202,9 @@ func (d *Detector) Stats() detect.Stats {
 	return s
 }
 
-func srcKey(r *flow.Record) key {
-	k := key{addr: r.SrcAddr}
-	if r.Pseudo&flow.PseudoSrc != 0 {
-		k.tag = pseudoTag | uint64(r.KeyEpoch)
-	}
-	return k
-}
+func srcKey(r *flow.Record) key { return key{r.SrcAddr, detect.AddrTag(r, flow.PseudoSrc)} }
 
-func dstKey(r *flow.Record) key {
-	k := key{addr: r.DstAddr}
-	if r.Pseudo&flow.PseudoDst != 0 {
-		k.tag = pseudoTag | uint64(r.KeyEpoch)
-	}
-	return k
-}
+func dstKey(r *flow.Record) key { return key{r.DstAddr, detect.AddrTag(r, flow.PseudoDst)} }
 
 func rateOf(r *flow.Record) uint32 { return max(r.SamplingRate, 1) }
 
@@ -252,9 +238,9 @@ func (d *Detector) Observe(recs []flow.Record, wm int64, emit detect.Emit) {
 			kd, port := d.cls.classify(r)
 			var h uint64
 			if kd == kUnreach {
-				h = d.hash.addr(&r.DstAddr, tagOf(r, flow.PseudoDst))
+				h = d.hash.Addr(&r.DstAddr, detect.AddrTag(r, flow.PseudoDst))
 			} else {
-				h = d.hash.addr(&r.SrcAddr, tagOf(r, flow.PseudoSrc))
+				h = d.hash.Addr(&r.SrcAddr, detect.AddrTag(r, flow.PseudoSrc))
 				if w, b := d.filterBit(h); kd == kOther && d.filter[w]&b == 0 {
 					kd = kSkip
 				}
@@ -318,14 +304,6 @@ const prefetchRun = 32
 // not busy).
 const kSkip kind = 255
 
-// tagOf returns the key tag of a record's address marked by flag.
-func tagOf(r *flow.Record, flag flow.Pseudo) uint64 {
-	if r.Pseudo&flag != 0 {
-		return pseudoTag | uint64(r.KeyEpoch)
-	}
-	return 0
-}
-
 // keyOf returns the key a record of kind kd counts for.
 func keyOf(r *flow.Record, kd kind) key {
 	if kd == kUnreach {
@@ -337,9 +315,9 @@ func keyOf(r *flow.Record, kd kind) key {
 // addrOf returns the address and key tag a record of kind kd counts for.
 func addrOf(r *flow.Record, kd kind) (*flow.Addr, uint64) {
 	if kd == kUnreach {
-		return &r.DstAddr, tagOf(r, flow.PseudoDst)
+		return &r.DstAddr, detect.AddrTag(r, flow.PseudoDst)
 	}
-	return &r.SrcAddr, tagOf(r, flow.PseudoSrc)
+	return &r.SrcAddr, detect.AddrTag(r, flow.PseudoSrc)
 }
 
 // count counts record r of kind kd, filed at time t, for the source st

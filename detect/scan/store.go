@@ -1,39 +1,17 @@
 package scan
 
 import (
-	"encoding/binary"
-	"math/bits"
-	"math/rand/v2"
 	"unsafe"
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/flow"
 )
 
-// hasher hashes keys with random seeds drawn for each detector, so that
-// nobody can choose addresses whose 64-bit hashes collide (the table is
-// keyed by the hash: two sources of equal hash would share state).
-type hasher struct{ s [4]uint64 }
-
-func newHasher() hasher {
-	return hasher{[4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64() | 1}}
-}
-
-// mum is the 64×64→128-bit multiply-and-fold mixer of wyhash.
-func mum(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
-}
-
-// addr hashes an address with its key tag (see key).
-func (h *hasher) addr(a *flow.Addr, tag uint64) uint64 {
-	lo := binary.LittleEndian.Uint64(a[0:8])
-	hi := binary.LittleEndian.Uint64(a[8:16])
-	return mum(mum(lo^h.s[0], hi^h.s[1])^tag^h.s[2], h.s[3])
-}
+// hasher is the detector's detect.Hasher.
+type hasher struct{ detect.Hasher }
 
 // key hashes a key.
-func (h *hasher) key(k *key) uint64 { return h.addr(&k.addr, k.tag) }
+func (h *hasher) key(k *key) uint64 { return h.Addr(&k.addr, k.tag) }
 
 // sources keeps the state of the sources tracked, keyed by the seeded
 // 64-bit hash of their key: a detect.Table bounds them, evicts and counts
