@@ -6,42 +6,32 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
 	"github.com/acd-org/acd/flow"
-	"github.com/acd-org/acd/flowgen/scenario"
 )
 
-// capture is a detector that keeps the screened records it sees.
-type capture struct {
-	recs []flow.Record
-	max  int
-}
-
-func (c *capture) Name() string { return "capture" }
-func (c *capture) Observe(recs []flow.Record, _ int64, _ detect.Emit) {
-	if n := c.max - len(c.recs); n > 0 {
-		c.recs = append(c.recs, recs[:min(n, len(recs))]...)
-	}
-}
-func (c *capture) Advance(int64, detect.Emit) {}
-func (c *capture) Flush(detect.Emit)          {}
-func (c *capture) Stats() detect.Stats        { return detect.Stats{} }
-
-var screened = sync.OnceValues(func() ([]flow.Record, error) {
-	cfg := scenarioOf(nil, "beacons")
-	c := &capture{max: 2_000_000}
-	_, err := eval.Run(context.Background(), cfg, func() ([]detect.Detector, error) { return []detect.Detector{c}, nil }, eval.Options{})
-	return c.recs, err
-})
+// beaconRecs and mixRecs are the screened records of the beacons scenario (its
+// first 2 M) and of eval.BenchMix (its first 4 M), generated once.
+var (
+	beaconRecs = sync.OnceValues(func() ([]flow.Record, error) {
+		cfg, err := eval.Lookup("beacons")
+		if err != nil {
+			return nil, err
+		}
+		return eval.Screened(context.Background(), cfg, nil, 2_000_000)
+	})
+	mixRecs = sync.OnceValues(func() ([]flow.Record, error) {
+		return eval.Screened(context.Background(), eval.BenchMix(), nil, 4_000_000)
+	})
+)
 
 // BenchmarkObserve runs the detector over screened records of the
 // beacons scenario (its first 2 M), in batches of 1024, with the engine's
 // watermark (latest start minus a minute); ns/op is per record.
 func BenchmarkObserve(b *testing.B) {
-	recs, err := screened()
+	recs, err := beaconRecs()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -52,29 +42,12 @@ func BenchmarkObserve(b *testing.B) {
 // whole-stage benchmark's mix (detect/all BenchmarkDetect): a busy
 // background with every kind of attack at once, replayed shifted in time.
 func BenchmarkObserveMix(b *testing.B) {
-	recs, err := mixed()
+	recs, err := mixRecs()
 	if err != nil {
 		b.Fatal(err)
 	}
 	benchObserve(b, recs)
 }
-
-var mixed = sync.OnceValues(func() ([]flow.Record, error) {
-	m := time.Minute
-	cfg := scenario.Config{Name: "bench-mix", Seed: 42, Duration: 4 * m,
-		Background: scenario.BackgroundConfig{Clients: 5000, Servers: 8000, FlowsPerSecond: 2000, IPv6: 0.2},
-		Attacks: []scenario.Attack{
-			{Kind: scenario.KindScanHorizontal, Rate: 200, Targets: 8192, Port: 22},
-			{Kind: scenario.KindScanVertical, Rate: 50, Targets: 4000},
-			{Kind: scenario.KindBruteforce, Rate: 5, Service: "ssh"},
-			{Kind: scenario.KindDDoSSYN, Start: m, Duration: m, Rate: 3000, Sources: 1000, Port: 443},
-			{Kind: scenario.KindReflection, Start: 2 * m, Duration: m, Rate: 500, Sources: 200, Service: "dns"},
-			{Kind: scenario.KindBeacon, Interval: 30 * time.Second, Sources: 20, Port: 443},
-		}}
-	c := &capture{max: 4_000_000}
-	_, err := eval.Run(context.Background(), cfg, func() ([]detect.Detector, error) { return []detect.Detector{c}, nil }, eval.Options{})
-	return c.recs, err
-})
 
 func benchObserve(b *testing.B, recs []flow.Record) {
 	d, err := New(DefaultConfig())

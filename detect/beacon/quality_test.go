@@ -7,23 +7,10 @@ import (
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
+	"github.com/acd-org/acd/detect/eval/gate"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
 )
-
-func suite(t *testing.T, name string) scenario.Config { return scenarioOf(t, name) }
-
-func scenarioOf(t testing.TB, name string) scenario.Config {
-	for _, c := range scenario.DefaultSuite() {
-		if c.Name == name {
-			return c
-		}
-	}
-	if t != nil {
-		t.Fatalf("no scenario %q in the default suite", name)
-	}
-	panic("no scenario " + name)
-}
 
 // timed wraps the detector to measure time to detect on the
 // generator's clock: the latest record start seen when a finding is
@@ -59,13 +46,8 @@ func build() ([]detect.Detector, error) {
 
 func run(t *testing.T, name string) *eval.Result {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("quality gate runs without -race: make test runs it")
-	}
-	if testing.Short() {
-		t.Skip("quality gate: slow")
-	}
-	res, err := eval.Run(context.Background(), suite(t, name), build, eval.Options{})
+	gate.Quality(t)
+	res, err := eval.Run(context.Background(), eval.Scenario(t, name), build, eval.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +89,7 @@ func score(res *eval.Result, role detect.Role) (eval.Score, bool) {
 // TestQualityBeacons: every C2 of the beacons scenario is found within 10
 // beacon intervals of its first beacon, recall ≥ 0.95, precision ≥ 0.99.
 func TestQualityBeacons(t *testing.T) {
-	cfg := suite(t, "beacons")
+	cfg := eval.Scenario(t, "beacons")
 	res := run(t, "beacons")
 	s, ok := score(res, detect.RoleC2)
 	if !ok {

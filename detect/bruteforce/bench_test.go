@@ -1,7 +1,6 @@
 package bruteforce
 
 import (
-	"context"
 	"math"
 	"testing"
 	"time"
@@ -12,23 +11,12 @@ import (
 	"github.com/acd-org/acd/flowgen/scenario"
 )
 
-// screened returns the records of a scenario after the screening stage
-// (pseudonyms, classes), as the detector receives them.
-func screened(tb testing.TB, cfg scenario.Config) []flow.Record {
-	tb.Helper()
-	recs, err := eval.Screened(context.Background(), cfg, nil, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return recs
-}
-
 // BenchmarkObserve runs the detector over the screened "bruteforce"
 // scenario (an hour: background plus the three attacks) in
 // batches of 1024, advancing the watermark as the engine does.
 func BenchmarkObserve(b *testing.B) {
 	cfg := scenario.DefaultSuite()[2]
-	recs := screened(b, cfg)
+	recs := eval.ScreenedFor(b, cfg, nil, 0)
 	d, err := New(DefaultConfig())
 	if err != nil {
 		b.Fatal(err)

@@ -8,20 +8,10 @@ import (
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
+	"github.com/acd-org/acd/detect/eval/gate"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
 )
-
-func suite(t *testing.T, name string) scenario.Config {
-	t.Helper()
-	for _, c := range scenario.DefaultSuite() {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("scenario %q not in the default suite", name)
-	return scenario.Config{}
-}
 
 // probe wraps the detector to measure detection latency against the
 // stream's position (the latest record start seen): eval's event latency
@@ -75,12 +65,7 @@ type latency struct {
 
 func runQuality(t *testing.T, cfg scenario.Config) (*eval.Result, *probe) {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("quality gate runs without -race: make test runs it")
-	}
-	if testing.Short() {
-		t.Skip("quality gate skipped in -short mode")
-	}
+	gate.Quality(t)
 	var p *probe
 	res, err := eval.Run(context.Background(), cfg, func() ([]detect.Detector, error) {
 		d, err := New(DefaultConfig())
@@ -113,7 +98,7 @@ func role(res *eval.Result, r detect.Role) eval.Score {
 // TestQualityBruteforce: every brute forcer found, fast ones within a
 // minute, slow ones within their attack, no false positive.
 func TestQualityBruteforce(t *testing.T) {
-	cfg := suite(t, "bruteforce")
+	cfg := eval.Scenario(t, "bruteforce")
 	res, p := runQuality(t, cfg)
 	s := role(res, detect.RoleBruteforce)
 	t.Log(s)
@@ -150,7 +135,7 @@ func TestQualityBruteforce(t *testing.T) {
 // TestQualityBruteforceFast: the fast SSH attacker is found within one
 // bucket of its first attempt.
 func TestQualityBruteforceFast(t *testing.T) {
-	cfg := suite(t, "bruteforce")
+	cfg := eval.Scenario(t, "bruteforce")
 	cfg.Attacks = cfg.Attacks[:1]
 	cfg.Duration = 20 * time.Minute
 	res, p := runQuality(t, cfg)
@@ -172,7 +157,7 @@ func TestQualityBruteforceFast(t *testing.T) {
 func TestQualityNoFalsePositives(t *testing.T) {
 	for _, name := range []string{"background", "scans", "ddos", "beacons"} {
 		t.Run(name, func(t *testing.T) {
-			res, _ := runQuality(t, suite(t, name))
+			res, _ := runQuality(t, eval.Scenario(t, name))
 			for _, f := range res.False {
 				if f.Role == detect.RoleBruteforce {
 					t.Errorf("false positive %+v", f)

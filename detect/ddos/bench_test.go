@@ -1,7 +1,6 @@
 package ddos
 
 import (
-	"context"
 	"math"
 	"runtime"
 	"testing"
@@ -28,23 +27,13 @@ func benchMix() scenario.Config {
 		}}
 }
 
-// screened generates cfg and screens it once (ephemeral key).
-func screened(tb testing.TB, cfg scenario.Config) []flow.Record {
-	tb.Helper()
-	recs, err := eval.Screened(context.Background(), cfg, nil, 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return recs
-}
-
 // BenchmarkObserve measures the detector alone on screened records, in
 // batches of 1024, with the watermark moving as the engine moves it (the
 // latest record start less a minute); the records are replayed with their
 // times shifted on every pass.
 func BenchmarkObserve(b *testing.B) {
 	cfg := benchMix()
-	recs := screened(b, cfg)
+	recs := eval.ScreenedFor(b, cfg, nil, 0)
 	d, err := New(DefaultConfig())
 	if err != nil {
 		b.Fatal(err)

@@ -7,21 +7,10 @@ import (
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
+	"github.com/acd-org/acd/detect/eval/gate"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
 )
-
-// suite returns the default suite's scenario called name.
-func suite(t *testing.T, name string) scenario.Config {
-	t.Helper()
-	for _, c := range scenario.DefaultSuite() {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no scenario %q in the default suite", name)
-	return scenario.Config{}
-}
 
 // timed notes, per address and role, the detector's event time (the
 // latest record start it has seen) at its first finding: the engine's
@@ -57,14 +46,9 @@ func runQuality(t *testing.T, name string) *eval.Result {
 
 func runTimed(t *testing.T, name string) (*eval.Result, *timed) {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("quality gate runs without -race: make test runs it")
-	}
-	if testing.Short() {
-		t.Skip("quality gate skipped in -short mode")
-	}
+	gate.Quality(t)
 	var td *timed
-	res, err := eval.Run(context.Background(), suite(t, name), func() ([]detect.Detector, error) {
+	res, err := eval.Run(context.Background(), eval.Scenario(t, name), func() ([]detect.Detector, error) {
 		d, err := New(DefaultConfig())
 		if err != nil {
 			return nil, err
@@ -104,7 +88,7 @@ func runTimed(t *testing.T, name string) (*eval.Result, *timed) {
 // and bots named (reflectors are not ddos sources), within a window.
 func TestQualityDDoS(t *testing.T) {
 	res, td := runTimed(t, "ddos")
-	cfg := suite(t, "ddos")
+	cfg := eval.Scenario(t, "ddos")
 	gen, err := scenario.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -9,17 +9,14 @@ import (
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
 	"github.com/acd-org/acd/flow"
-	"github.com/acd-org/acd/flowgen/scenario"
 )
 
 // screen returns the records of scenario name from minute fromMin to
 // toMin after the real screening stage: the detector's realistic input.
 func screen(name string, fromMin, toMin int) ([]flow.Record, error) {
-	var cfg scenario.Config
-	for _, c := range scenario.DefaultSuite() {
-		if c.Name == name {
-			cfg = c
-		}
+	cfg, err := eval.Lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	begin := cfg.Start
 	if begin.IsZero() {

@@ -7,20 +7,10 @@ import (
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
+	"github.com/acd-org/acd/detect/eval/gate"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
 )
-
-func suite(t *testing.T, name string) scenario.Config {
-	t.Helper()
-	for _, c := range scenario.DefaultSuite() {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no scenario %q in the default suite", name)
-	return scenario.Config{}
-}
 
 // clocked wraps the detector to note when each address is first found,
 // in the stream's own event time (the latest record start seen): eval's
@@ -60,12 +50,7 @@ var clk *clocked
 
 func run(t *testing.T, cfg scenario.Config) *eval.Result {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("quality gate runs without -race: make test runs it")
-	}
-	if testing.Short() {
-		t.Skip("quality gate: slow")
-	}
+	gate.Quality(t)
 	clk = &clocked{first: map[detect.Key]map[detect.Role]int64{}}
 	opt := eval.Options{Engine: detect.DefaultConfig()}
 	res, err := eval.Run(context.Background(), cfg, func() ([]detect.Detector, error) {
@@ -91,7 +76,7 @@ func run(t *testing.T, cfg scenario.Config) *eval.Result {
 // must be found (reflectors and victims), the direct floods must not be
 // taken for reflection.
 func TestQualityDDoS(t *testing.T) {
-	cfg := suite(t, "ddos")
+	cfg := eval.Scenario(t, "ddos")
 	res := run(t, cfg)
 	// The scenario's flood victims are other detectors' business: recall
 	// is counted over the reflection attacks' labels only.
@@ -193,7 +178,7 @@ func TestQualityDDoS(t *testing.T) {
 func TestQualityBackground(t *testing.T) {
 	for _, name := range []string{"background", "scans", "bruteforce", "beacons"} {
 		t.Run(name, func(t *testing.T) {
-			res := run(t, suite(t, name))
+			res := run(t, eval.Scenario(t, name))
 			for _, f := range res.False {
 				if f.Role == detect.RoleReflector || f.Role == detect.RoleDDoSVictim {
 					t.Errorf("false positive %s %s score %.2f", f.Role, f.Address, f.Score)

@@ -1,7 +1,6 @@
 package scan
 
 import (
-	"context"
 	"math"
 	"testing"
 
@@ -10,18 +9,6 @@ import (
 	"github.com/acd-org/acd/flow"
 )
 
-// screened returns the first n records of a default-suite scenario after
-// the real screening stage (pseudonyms, classes, domestic traffic
-// dropped), as the detector sees them.
-func screened(tb testing.TB, name string, n int) []flow.Record {
-	tb.Helper()
-	recs, err := eval.Screened(context.Background(), suite(tb, name), nil, n)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return recs
-}
-
 // BenchmarkObserve measures Observe (and the Advance calls the engine
 // makes) on screened records of the "scans" scenario: background plus
 // scans, in batches of 1024. The records are replayed shifted in time,
@@ -29,7 +16,7 @@ func screened(tb testing.TB, name string, n int) []flow.Record {
 // a buffer outside the timer, as the decoder and the screening stage
 // leave it in the cache in the pipeline.
 func BenchmarkObserve(b *testing.B) {
-	recs := screened(b, "scans", 1<<19)
+	recs := eval.ScreenedFor(b, eval.Scenario(b, "scans"), nil, 1<<19)
 	span := recs[len(recs)-1].Start - recs[0].Start + 3_600_000
 	d := newDet(b, nil)
 	emit := func(detect.Finding) {}

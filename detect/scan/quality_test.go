@@ -7,21 +7,10 @@ import (
 
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/detect/eval"
+	"github.com/acd-org/acd/detect/eval/gate"
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/flowgen/scenario"
 )
-
-// suite returns the default suite's scenario called name.
-func suite(t testing.TB, name string) scenario.Config {
-	t.Helper()
-	for _, c := range scenario.DefaultSuite() {
-		if c.Name == name {
-			return c
-		}
-	}
-	t.Fatalf("no scenario %q in the default suite", name)
-	return scenario.Config{}
-}
 
 // timed wraps the detector to note, for each real address it reports,
 // the latest record start it had seen when it first reported it: the
@@ -46,12 +35,7 @@ func (w *timed) Observe(recs []flow.Record, wm int64, emit detect.Emit) {
 
 func runQuality(t *testing.T, name string) (*eval.Result, *timed) {
 	t.Helper()
-	if raceEnabled {
-		t.Skip("quality gate runs without -race: make test runs it")
-	}
-	if testing.Short() {
-		t.Skip("quality gate: long")
-	}
+	gate.Quality(t)
 	var w *timed
 	build := func() ([]detect.Detector, error) {
 		d, err := New(DefaultConfig())
@@ -61,7 +45,7 @@ func runQuality(t *testing.T, name string) (*eval.Result, *timed) {
 		w = &timed{Detector: d, first: map[flow.Addr]int64{}}
 		return []detect.Detector{w}, nil
 	}
-	res, err := eval.Run(context.Background(), suite(t, name), build, eval.Options{})
+	res, err := eval.Run(context.Background(), eval.Scenario(t, name), build, eval.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +93,7 @@ func TestQualityScans(t *testing.T) {
 		t.Errorf("scanner precision %.4f < 0.99", s.Precision)
 	}
 	// Event-time latency per scanner: fast scans within one window.
-	g, err := scenario.New(suite(t, "scans"))
+	g, err := scenario.New(eval.Scenario(t, "scans"))
 	if err != nil {
 		t.Fatal(err)
 	}

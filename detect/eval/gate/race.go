@@ -1,5 +1,5 @@
 //go:build race
 
-package reflection
+package gate
 
 const raceEnabled = true

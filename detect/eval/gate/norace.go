@@ -1,5 +1,5 @@
 //go:build !race
 
-package bruteforce
+package gate
 
 const raceEnabled = false

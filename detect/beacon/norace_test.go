@@ -1,5 +1,0 @@
-//go:build !race
-
-package beacon
-
-const raceEnabled = false

@@ -1,5 +1,0 @@
-//go:build race
-
-package ddos
-
-const raceEnabled = true

@@ -1,5 +1,0 @@
-//go:build !race
-
-package reflection
-
-const raceEnabled = false
