@@ -115,7 +115,7 @@ func (s *Suspect) Clone() Suspect {
 	return c
 }
 
-// merge adds a finding; it reports whether anything changed.
+// merge adds a finding to the suspect and rescores it.
 func (s *Suspect) merge(f *Finding) {
 	e := f.Evidence
 	e.Role = f.Role

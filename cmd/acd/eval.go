@@ -273,7 +273,7 @@ func summarize(results []*eval.Result, o *evalOptions) *evalReport {
 			rep.Memory[name] = m
 		}
 	}
-	var all []eval.Score
+	var scores []eval.Score
 	for _, role := range detect.Roles() {
 		ss, ok := byRole[role]
 		if !ok {
@@ -281,8 +281,8 @@ func summarize(results []*eval.Result, o *evalOptions) *evalReport {
 		}
 		t := eval.Total(ss...)
 		t.Role = role
-		rep.Roles = append(rep.Roles, roleScore{Detector: allDetectorOf(role), Score: t})
-		all = append(all, ss...)
+		rep.Roles = append(rep.Roles, roleScore{Detector: all.DetectorOf(role), Score: t})
+		scores = append(scores, ss...)
 		if t.Recall < o.minRecall {
 			rep.Missed = append(rep.Missed, fmt.Sprintf("%s recall %.4f < %.2f", role, t.Recall, o.minRecall))
 		}
@@ -290,11 +290,9 @@ func summarize(results []*eval.Result, o *evalOptions) *evalReport {
 			rep.Missed = append(rep.Missed, fmt.Sprintf("%s precision %.4f < %.2f", role, t.Precision, o.minP))
 		}
 	}
-	rep.Total = eval.Total(all...)
+	rep.Total = eval.Total(scores...)
 	return rep
 }
-
-func allDetectorOf(r detect.Role) string { return all.DetectorOf(r) }
 
 func printEval(w io.Writer, rep *evalReport, o *evalOptions) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
