@@ -41,6 +41,13 @@ type Gatekeeper struct {
 	Adapters map[ActionType]Adapter
 	// Audit records refusals, executions and withdrawals; required.
 	Audit AuditFunc
+	// Rails, when set, are checked after the gate and before the
+	// adapter (refusal reason "rail"); with Rails.DryRun no adapter is
+	// called at all.
+	Rails *Rails
+	// Active counts the actions in effect, for Rails.MaxActive (the cap
+	// is not checked when nil).
+	Active func(ctx context.Context) (int, error)
 }
 
 // Audit actions of the enforcement side besides audit.ActionGateRefuse
@@ -55,7 +62,7 @@ const (
 
 // Reason returns the typed reason of a gate refusal, for the audit log
 // and the oversight report: "signature", "replay", "duties", "revoked-key",
-// "quorum", "scope", "window", "state", or "other".
+// "quorum", "scope", "window", "state", "rail" (a safety rail), or "other".
 func Reason(err error) string {
 	for _, r := range []struct {
 		err  error
@@ -63,7 +70,7 @@ func Reason(err error) string {
 	}{
 		{cases.ErrSignature, "signature"}, {cases.ErrReplay, "replay"}, {cases.ErrDuties, "duties"},
 		{cases.ErrRevokedKey, "revoked-key"}, {cases.ErrScope, "scope"}, {cases.ErrWindow, "window"},
-		{cases.ErrState, "state"}, {cases.ErrQuorum, "quorum"},
+		{cases.ErrState, "state"}, {cases.ErrQuorum, "quorum"}, {ErrRail, "rail"},
 	} {
 		if errors.Is(err, r.err) {
 			return r.name
@@ -92,7 +99,18 @@ func (g *Gatekeeper) Execute(ctx context.Context, c cases.Case, approvals []case
 	if err != nil {
 		return cases.Grant{}, g.refuse(ctx, c, i, a.Type, executor, err)
 	}
-	ad := g.Adapters[a.Type]
+	if g.Rails != nil {
+		active := -1
+		if g.Active != nil {
+			if active, err = g.Active(ctx); err != nil {
+				return cases.Grant{}, fmt.Errorf("enforce: unable to count the actions in effect: %w", err)
+			}
+		}
+		if err := g.Rails.Check(a, active); err != nil {
+			return cases.Grant{}, g.refuse(ctx, c, i, a.Type, executor, err)
+		}
+	}
+	ad := g.adapter(a.Type)
 	if ad == nil {
 		err := fmt.Errorf("%w: no adapter carries out %s actions", cases.ErrScope, a.Type)
 		return cases.Grant{}, g.refuse(ctx, c, i, a.Type, executor, err)
@@ -126,7 +144,7 @@ func (g *Gatekeeper) Withdraw(ctx context.Context, c cases.Case, i int, by, why 
 		return fmt.Errorf("enforce: case %s has no action %d", c.ID, i)
 	}
 	a := c.Actions[i]
-	ad := g.Adapters[a.Type]
+	ad := g.adapter(a.Type)
 	if ad == nil {
 		return fmt.Errorf("enforce: no adapter withdraws %s actions (case %s)", a.Type, c.ID)
 	}
@@ -135,6 +153,26 @@ func (g *Gatekeeper) Withdraw(ctx context.Context, c cases.Case, i int, by, why 
 	}
 	return g.Audit(ctx, ActionWithdraw, "case:"+c.ID, g.data(c, i, a.Type, by, "adapter", ad.Name(), "why", why))
 }
+
+// DryRunAdapter is the name the audit log gives the adapter in dry-run
+// mode (Rails.DryRun): nothing was carried out.
+const DryRunAdapter = "dry-run"
+
+// adapter returns the adapter for t: the dry-run recorder under
+// Rails.DryRun, else the configured one (nil when none).
+func (g *Gatekeeper) adapter(t ActionType) Adapter {
+	if g.Rails != nil && g.Rails.DryRun {
+		return dryRun{}
+	}
+	return g.Adapters[t]
+}
+
+// dryRun carries out nothing.
+type dryRun struct{}
+
+func (dryRun) Name() string                                             { return DryRunAdapter }
+func (dryRun) Apply(context.Context, cases.Case, cases.Action) error    { return nil }
+func (dryRun) Withdraw(context.Context, cases.Case, cases.Action) error { return nil }
 
 // refuse audits a refusal and returns it (joined with an audit failure).
 func (g *Gatekeeper) refuse(ctx context.Context, c cases.Case, i int, t ActionType, executor string, err error) error {
