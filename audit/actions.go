@@ -5,14 +5,16 @@ package audit
 // matching [a-z][a-z0-9_.-]* (at most 64 bytes).
 const (
 	// Identity and access.
-	ActionLogin       = "login"        // a user logged in (Data: {"ok": bool})
-	ActionLoginFailed = "login.failed" // a login was refused
-	ActionTokenCreate = "token.create" // an API token was created (Data: {"role": ...})
-	ActionTokenRevoke = "token.revoke" // an API token was revoked
-	ActionUserAdd     = "user.add"     // a user was added (Data: {"roles": [...]})
-	ActionUserDisable = "user.disable" // a user was disabled
-	ActionKeyRegister = "key.register" // a commissioner's signing key was registered
-	ActionKeyRevoke   = "key.revoke"   // a commissioner's signing key was revoked
+	ActionLogin         = "login"          // a user logged in (Data: {"ok": bool})
+	ActionLoginFailed   = "login.failed"   // a login was refused
+	ActionTokenCreate   = "token.create"   // an API token was created (Data: {"role": ...})
+	ActionTokenRevoke   = "token.revoke"   // an API token was revoked
+	ActionUserAdd       = "user.add"       // a user was added (Data: {"roles": [...]})
+	ActionUserDisable   = "user.disable"   // a user was disabled
+	ActionKeyRegister   = "key.register"   // a commissioner's signing key was registered
+	ActionKeyRevoke     = "key.revoke"     // a commissioner's signing key was revoked
+	ActionBouncerAdd    = "bouncer.add"    // a CrowdSec bouncer key was created
+	ActionBouncerRevoke = "bouncer.revoke" // a CrowdSec bouncer key was revoked
 
 	// Data access.
 	ActionSuspectRead = "suspect.read" // suspects or their evidence were read
@@ -35,6 +37,8 @@ const (
 	ActionCaseReview    = "case.review"    // the commission reviewed an emergency action
 	ActionCaseRollback  = "case.rollback"  // an unreviewed emergency action was rolled back
 	ActionGateRefuse    = "gate.refuse"    // enforcement refused an action (Data: {"reason": ...})
+	ActionCaseRetract   = "case.retract"   // a safety rail now covers an action in effect: withdrawn
+	ActionCaseVerify    = "case.verify"    // the flows showed an action effective or not (Data: the figures)
 )
 
 // Keys of Entry.Data that the oversight report reads.

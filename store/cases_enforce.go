@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"github.com/acd-org/acd/audit"
+	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/enforce"
+)
+
+// InEffect returns the actions in effect — executed and not withdrawn —
+// of the cases that are active, effective or ineffective, by case and
+// index: the reconciler's desired state.
+func (s *Cases) InEffect(ctx context.Context) ([]enforce.Item, error) {
+	rows, err := s.db.r.QueryContext(ctx, `SELECT e.case_id, c.doc, e.idx FROM case_executions e JOIN cases c ON c.id = e.case_id
+		WHERE e.withdrawn IS NULL AND c.state IN (?, ?, ?) ORDER BY e.case_id, e.idx`,
+		string(cases.StateActive), string(cases.StateEffective), string(cases.StateIneffective))
+	if err != nil {
+		return nil, s.db.wrap("read executions from", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var (
+		out    []enforce.Item
+		c      cases.Case
+		lastID string
+	)
+	for rows.Next() {
+		var (
+			id, doc string
+			i       int
+		)
+		if err := rows.Scan(&id, &doc, &i); err != nil {
+			return nil, s.db.wrap("read executions from", err)
+		}
+		if id != lastID { // rows come by case: parse each case once
+			c = cases.Case{}
+			if err := jsonUnmarshal(doc, &c); err != nil {
+				return nil, err
+			}
+			lastID = id
+		}
+		if i < 0 || i >= len(c.Actions) {
+			return nil, fmt.Errorf("store: case %s has an execution of action %d but %d actions", c.ID, i, len(c.Actions))
+		}
+		out = append(out, enforce.Item{Case: c, Index: i, Action: c.Actions[i]})
+	}
+	return out, s.db.wrap("read executions from", rows.Err())
+}
+
+// InEffectCount counts the actions in effect (the rails' cap).
+func (s *Cases) InEffectCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.r.QueryRowContext(ctx, `SELECT count(*) FROM case_executions WHERE withdrawn IS NULL`).Scan(&n)
+	return n, s.db.wrap("read executions from", err)
+}
+
+// Retract withdraws an action in effect that a safety rail now covers
+// (enforce.Reconciler): through the enforcement side, recorded as
+// withdrawn and audited (case.retract, with the rail), in one
+// transaction. The case keeps its state — its other actions may run on —
+// and expires as usual; executing the action again is refused by the
+// rail while it covers the target. Retracting an action no longer in
+// effect does nothing.
+func (s *Cases) Retract(ctx context.Context, it enforce.Item, why string) error {
+	return s.db.WriteTx(ctx, func(tx *sql.Tx) error {
+		c, err := s.load(ctx, tx, it.Case.ID)
+		if err != nil {
+			return err
+		}
+		running, err := s.running(ctx, tx, c.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(running, it.Index) || it.Index >= len(c.Actions) {
+			return nil
+		}
+		tctx := context.WithValue(ctx, txKey{}, tx)
+		if err := s.gk.Withdraw(tctx, c, it.Index, systemActor, "retract: "+why); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE case_executions SET withdrawn = ? WHERE case_id = ? AND idx = ?`,
+			s.now().UnixMilli(), c.ID, it.Index); err != nil {
+			return s.db.wrap("write execution to", err)
+		}
+		return s.audit(ctx, tx, systemActor, audit.ActionCaseRetract, c, audit.DataType, string(c.Actions[it.Index].Type),
+			"action", it.Index, "target", c.Actions[it.Index].Target.String(), "rail", why)
+	})
+}
+
+// Dossier returns what a one-shot adapter sends about case id
+// (enforce.DossierSource): the case, the approvals of its current
+// version, its frozen evidence and its audit entries so far.
+func (s *Cases) Dossier(ctx context.Context, id string) (enforce.Dossier, error) {
+	var d enforce.Dossier
+	err := s.db.readTx(ctx, func(tx *sql.Tx) error {
+		c, err := s.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		d.Case = c
+		if d.Approvals, err = s.approvals(ctx, tx, id, c.Version); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT doc FROM case_evidence WHERE case_id = ?`, id).Scan(&d.Evidence); err != nil {
+			return s.db.wrap("read case evidence from", err)
+		}
+		d.Audit, err = audit.List(ctx, tx, audit.Filter{Object: "case:" + id})
+		return err
+	})
+	return d, err
+}
+
+var _ enforce.DossierSource = (*Cases)(nil)

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/acd-org/acd/audit"
+	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/enforce"
+	"github.com/acd-org/acd/enforce/crowdsec"
+)
+
+func TestCasesInEffectRetractDossier(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	c := e.approved(t)
+	if items, err := e.cs.InEffect(ctx); err != nil || len(items) != 0 {
+		t.Fatalf("before execution: %v %v", items, err)
+	}
+	for i := range c.Actions {
+		if _, err := e.cs.Execute(ctx, c.ID, i, "otto", ct0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	items, err := e.cs.InEffect(ctx)
+	if err != nil || len(items) != 2 || items[0].Key() != c.ID+"/0" || items[1].Action.Type != cases.ActionAbuseReport ||
+		items[0].Case.State != cases.StateActive {
+		t.Fatalf("in effect = %+v, %v", items, err)
+	}
+	if n, err := e.cs.InEffectCount(ctx); err != nil || n != 2 {
+		t.Fatalf("count = %d, %v", n, err)
+	}
+
+	d, err := e.cs.Dossier(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Case.ID != c.ID || len(d.Approvals) != 2 || cases.VerifyEvidence(d.Evidence, d.Case.EvidenceHash) != nil {
+		t.Fatalf("dossier = %+v", d)
+	}
+	for _, en := range d.Audit {
+		if h := en.ComputeHash(); h != en.Hash {
+			t.Errorf("excerpt entry %d does not hash to its hash", en.Seq)
+		}
+	}
+	var acts []string
+	for _, en := range d.Audit {
+		acts = append(acts, en.Action)
+	}
+	if got := strings.Join(acts, " "); !strings.Contains(got, "case.create") || !strings.Contains(got, "case.approve") || !strings.Contains(got, "case.execute") {
+		t.Errorf("dossier audit = %s", got)
+	}
+	if _, err := e.cs.Dossier(ctx, "no-such-case"); !errors.Is(err, cases.ErrNotFound) {
+		t.Errorf("unknown case: %v", err)
+	}
+
+	// A rail now covers the block: retract it, audited, once.
+	before := len(e.rec.Calls())
+	if err := e.cs.Retract(ctx, items[0], "rail: 198.51.100.0/24 is a partner's"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.Retract(ctx, items[0], "again"); err != nil {
+		t.Fatal(err)
+	}
+	calls := e.rec.Calls()
+	if len(calls) != before+1 || calls[len(calls)-1].Op != "withdraw" {
+		t.Fatalf("adapter calls = %+v", calls[before:])
+	}
+	if items, _ := e.cs.InEffect(ctx); len(items) != 1 || items[0].Index != 1 {
+		t.Fatalf("after retraction: %+v", items)
+	}
+	es := e.entries(t)
+	last := es[len(es)-1]
+	if last.Action != audit.ActionCaseRetract || !strings.Contains(string(last.Data), "partner") {
+		t.Errorf("last entry = %s %s", last.Action, last.Data)
+	}
+	e.verify(t)
+}
+
+func TestGatekeeperRailsThroughStore(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	rails := enforce.DefaultRails()
+	rails.NeverAct = []netip.Prefix{netip.MustParsePrefix("198.51.100.0/28")}
+	e.cs.gk.Rails = &rails
+	e.cs.gk.Active = e.cs.InEffectCount
+	c := e.approved(t)
+	if _, err := e.cs.Execute(ctx, c.ID, 0, "otto", ct0); !errors.Is(err, enforce.ErrRail) {
+		t.Fatalf("execute inside never-act = %v", err)
+	}
+	es := e.entries(t)
+	if l := es[len(es)-1]; l.Action != audit.ActionGateRefuse || !strings.Contains(string(l.Data), `"reason":"rail"`) {
+		t.Errorf("refusal entry = %s %s", l.Action, l.Data)
+	}
+	rails.NeverAct = nil
+	rails.MaxActive = 1
+	if _, err := e.cs.Execute(ctx, c.ID, 0, "otto", ct0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cs.Execute(ctx, c.ID, 1, "otto", ct0); !errors.Is(err, enforce.ErrRail) || !strings.Contains(err.Error(), "cap") {
+		t.Fatalf("execute over the cap = %v", err)
+	}
+	rails.MaxActive = 0
+	rails.DryRun = true
+	before := len(e.rec.Calls())
+	if _, err := e.cs.Execute(ctx, c.ID, 1, "otto", ct0); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.rec.Calls()) != before {
+		t.Error("dry run called the adapter")
+	}
+	es = e.entries(t)
+	if l := es[len(es)-1]; l.Action != audit.ActionCaseExecute || !strings.Contains(string(l.Data), enforce.DryRunAdapter) {
+		t.Errorf("dry-run entry = %s %s", l.Action, l.Data)
+	}
+}
+
+func TestBouncers(t *testing.T) {
+	ctx := context.Background()
+	db, _ := auditStore(t, 4)
+	key, err := db.AddBouncer(ctx, "fw1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddBouncer(ctx, "fw1"); !errors.Is(err, ErrExists) {
+		t.Errorf("second add = %v", err)
+	}
+	if _, err := db.AddBouncer(ctx, "bad name"); err == nil {
+		t.Error("bad name accepted")
+	}
+	keys := db.BouncerKeys()
+	if n, err := keys.Bouncer(ctx, key); err != nil || n != "fw1" {
+		t.Fatalf("Bouncer(key) = %q, %v", n, err)
+	}
+	for _, k := range []string{"", "x", key + "x"} {
+		if _, err := keys.Bouncer(ctx, k); !errors.Is(err, crowdsec.ErrUnknownKey) {
+			t.Errorf("Bouncer(%q) = %v", k, err)
+		}
+	}
+	bs, err := db.ListBouncers(ctx)
+	if err != nil || len(bs) != 1 || bs[0].LastPull.IsZero() || !bs[0].RevokedAt.IsZero() {
+		t.Fatalf("list = %+v, %v", bs, err)
+	}
+	if err := db.RevokeBouncer(ctx, "fw1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Bouncer(ctx, key); !errors.Is(err, crowdsec.ErrUnknownKey) {
+		t.Errorf("revoked key still pulls: %v", err)
+	}
+	if err := db.RevokeBouncer(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoke unknown = %v", err)
+	}
+	key2, err := db.AddBouncer(ctx, "fw1")
+	if err != nil || key2 == key {
+		t.Fatalf("re-add after revoke: %v", err)
+	}
+	es, _ := db.ListAudit(ctx, audit.Filter{Action: "bouncer.*"})
+	if len(es) != 3 {
+		t.Errorf("bouncer audit entries = %d, want 3", len(es))
+	}
+	for _, en := range es {
+		if strings.Contains(string(en.Data), key) || strings.Contains(string(en.Data), key2) {
+			t.Fatal("a bouncer key reached the audit log")
+		}
+	}
+}
