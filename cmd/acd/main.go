@@ -58,6 +58,7 @@ func commands() []command {
 		{"config", "configuration tools (config dump)", runConfig},
 		{"keygen", "create the screening master key (serve needs one)", runKeygen},
 		{"token", "manage API tokens (token create|list|revoke)", runToken},
+		{"bouncer", "manage CrowdSec bouncer keys (bouncer add|list|revoke)", runBouncer},
 		{"case", "cases through the API: create, request, approve, execute, revoke (case --help)", runCase},
 		{"audit", "verify, export and list the audit log; oversight report", runAudit},
 		{"report", "reports for oversight bodies (report oversight)", runReport},
