@@ -84,6 +84,51 @@ type Case struct {
 	History      []Entry   `json:"history"`
 	Flags        Flags     `json:"flags"`
 	Created      time.Time `json:"created"`
+	// Verdicts are the verify stage's latest finding per action in
+	// effect (not part of what is approved).
+	Verdicts []Verdict `json:"verdicts,omitempty"`
+}
+
+// Verdict values: what the flows showed after an action started.
+const (
+	VerdictEffective    = "effective"    // the targeted traffic fell as required
+	VerdictIneffective  = "ineffective"  // it went on: escalated to the analysts
+	VerdictUnmeasurable = "unmeasurable" // nothing to compare (no traffic before, or not visible in flows)
+)
+
+// Verdict is the verify stage's finding on one action.
+type Verdict struct {
+	Action  int       `json:"action"`
+	Verdict string    `json:"verdict"`
+	At      time.Time `json:"at"`
+	Reason  string    `json:"reason,omitempty"`
+}
+
+// SetVerdict records v, replacing an earlier verdict on the same action,
+// and returns the event the case's state now calls for: EventIneffective
+// when any action is ineffective and the case is not yet; EventEffective
+// when none is ineffective, one is effective and the case is not yet
+// effective; "" otherwise (nothing measurable, or no change).
+func (c *Case) SetVerdict(v Verdict) Event {
+	i := slices.IndexFunc(c.Verdicts, func(x Verdict) bool { return x.Action == v.Action })
+	if i >= 0 {
+		c.Verdicts[i] = v
+	} else {
+		c.Verdicts = append(c.Verdicts, v)
+		slices.SortFunc(c.Verdicts, func(a, b Verdict) int { return a.Action - b.Action })
+	}
+	var eff, ineff bool
+	for _, x := range c.Verdicts {
+		eff = eff || x.Verdict == VerdictEffective
+		ineff = ineff || x.Verdict == VerdictIneffective
+	}
+	switch {
+	case ineff && (c.State == StateActive || c.State == StateEffective):
+		return EventIneffective
+	case !ineff && eff && (c.State == StateActive || c.State == StateIneffective):
+		return EventEffective
+	}
+	return ""
 }
 
 // New returns a draft case, version 1, with a history of one entry.
@@ -97,6 +142,7 @@ func New(id string, requester string, at time.Time) Case {
 func (c Case) Clone() Case {
 	c.Suspects = slices.Clone(c.Suspects)
 	c.Actions = slices.Clone(c.Actions)
+	c.Verdicts = slices.Clone(c.Verdicts)
 	for i := range c.Actions {
 		c.Actions[i] = c.Actions[i].Clone()
 	}

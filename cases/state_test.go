@@ -215,3 +215,38 @@ func TestStateHelpers(t *testing.T) {
 		t.Errorf("executable states %v, want %v", exec, want)
 	}
 }
+
+func TestSetVerdict(t *testing.T) {
+	at := time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		state State
+		prior []Verdict
+		v     Verdict
+		want  Event
+	}{
+		{"effective on active", StateActive, nil, Verdict{Action: 0, Verdict: VerdictEffective}, EventEffective},
+		{"ineffective on active", StateActive, nil, Verdict{Action: 0, Verdict: VerdictIneffective}, EventIneffective},
+		{"unmeasurable", StateActive, nil, Verdict{Action: 0, Verdict: VerdictUnmeasurable}, ""},
+		{"effective again", StateEffective, []Verdict{{Action: 0, Verdict: VerdictEffective}}, Verdict{Action: 0, Verdict: VerdictEffective}, ""},
+		{"another action ineffective keeps it ineffective", StateIneffective, []Verdict{{Action: 1, Verdict: VerdictIneffective}},
+			Verdict{Action: 0, Verdict: VerdictEffective}, ""},
+		{"the ineffective action recovers", StateIneffective, []Verdict{{Action: 1, Verdict: VerdictIneffective}},
+			Verdict{Action: 1, Verdict: VerdictEffective}, EventEffective},
+		{"effective turns ineffective", StateEffective, []Verdict{{Action: 0, Verdict: VerdictEffective}},
+			Verdict{Action: 1, Verdict: VerdictIneffective}, EventIneffective},
+		{"expired case: no event", StateExpired, nil, Verdict{Action: 0, Verdict: VerdictIneffective}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Case{State: tt.state, Verdicts: slices.Clone(tt.prior)}
+			tt.v.At = at
+			if got := c.SetVerdict(tt.v); got != tt.want {
+				t.Errorf("SetVerdict = %q, want %q", got, tt.want)
+			}
+			if n := len(c.Verdicts); n < 1 || n > 2 {
+				t.Errorf("verdicts = %+v", c.Verdicts)
+			}
+		})
+	}
+}

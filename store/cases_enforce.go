@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/acd-org/acd/audit"
@@ -114,3 +115,36 @@ func (s *Cases) Dossier(ctx context.Context, id string) (enforce.Dossier, error)
 }
 
 var _ enforce.DossierSource = (*Cases)(nil)
+
+// Verified records the verify stage's verdict on action v.Action of case
+// id, in one transaction: the verdict on the case, a case.verify entry
+// with the figures (before and after rates, window), and the transition
+// to effective or ineffective the verdicts call for (cases.SetVerdict).
+// A case no longer running (expired, revoked…) keeps its state; the
+// entry is written all the same.
+func (s *Cases) Verified(ctx context.Context, id string, v cases.Verdict, figures map[string]any) (cases.Case, error) {
+	if v.At.IsZero() {
+		v.At = s.now()
+	}
+	v.At = v.At.UTC()
+	return s.change(ctx, id, func(tx *sql.Tx, c *cases.Case) error {
+		if v.Action < 0 || v.Action >= len(c.Actions) {
+			return fmt.Errorf("store: case %s has no action %d", id, v.Action)
+		}
+		from := c.State
+		if ev := c.SetVerdict(v); ev != "" {
+			if err := c.Apply(cases.Change{Event: ev, By: verifyActor, At: v.At, Reason: v.Reason}); err != nil {
+				return err
+			}
+		}
+		kv := []any{audit.DataType, string(c.Actions[v.Action].Type), "action", v.Action, "verdict", v.Verdict,
+			"reason", v.Reason, "from", string(from)}
+		for _, k := range slices.Sorted(maps.Keys(figures)) {
+			kv = append(kv, k, figures[k])
+		}
+		return s.audit(ctx, tx, verifyActor, audit.ActionCaseVerify, *c, kv...)
+	})
+}
+
+// verifyActor is the audit actor of the verify stage.
+const verifyActor = "verify"

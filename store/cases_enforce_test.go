@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
@@ -166,4 +167,30 @@ func TestBouncers(t *testing.T) {
 			t.Fatal("a bouncer key reached the audit log")
 		}
 	}
+}
+
+func TestCasesVerified(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	c := e.approved(t)
+	if _, err := e.cs.Execute(ctx, c.ID, 0, "otto", ct0); err != nil {
+		t.Fatal(err)
+	}
+	figs := map[string]any{"before_flows_per_min": 12.5, "after_flows_per_min": 0.0}
+	got, err := e.cs.Verified(ctx, c.ID, cases.Verdict{Action: 0, Verdict: cases.VerdictEffective, At: ct0.Add(10 * time.Minute), Reason: "flows fell by 100%"}, figs)
+	if err != nil || got.State != cases.StateEffective || len(got.Verdicts) != 1 {
+		t.Fatalf("effective: %s %+v %v", got.State, got.Verdicts, err)
+	}
+	got, err = e.cs.Verified(ctx, c.ID, cases.Verdict{Action: 0, Verdict: cases.VerdictIneffective, Reason: "traffic resumed"}, nil)
+	if err != nil || got.State != cases.StateIneffective {
+		t.Fatalf("ineffective: %s %v", got.State, err)
+	}
+	if _, err := e.cs.Verified(ctx, c.ID, cases.Verdict{Action: 7, Verdict: cases.VerdictEffective}, nil); err == nil {
+		t.Error("a verdict on a missing action was accepted")
+	}
+	es, _ := e.db.ListAudit(ctx, audit.Filter{Action: audit.ActionCaseVerify})
+	if len(es) != 2 || !strings.Contains(string(es[0].Data), `"before_flows_per_min":12.5`) || es[0].Actor != "verify" {
+		t.Fatalf("verify entries = %+v", es)
+	}
+	e.verify(t)
 }
