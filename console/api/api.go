@@ -13,6 +13,7 @@
 //	/api/v1/cases...                 cases, approvals and actions (cases.go)
 //	/api/v1/users..., /api/v1/tokens...  users, signing keys, tokens (users.go, tokens.go)
 //	/api/v1/audit..., /api/v1/reports/oversight  the audit log (audit.go)
+//	GET /api/v1/enforcement          adapters, reconciliation, drift, verification (enforcement.go)
 package api
 
 import (
@@ -79,6 +80,9 @@ type Deps struct {
 	// GET /api/v1/audit/verify checks the checkpoints (nil: it answers
 	// 503).
 	AuditKey ed25519.PublicKey
+	// Enforcement reports the enforcement side's state (nil: GET
+	// /api/v1/enforcement answers 503).
+	Enforcement Enforcement
 	// Logger logs requests at debug (never the token) and failures.
 	Logger *slog.Logger
 }
@@ -105,6 +109,7 @@ func New(deps Deps) http.Handler {
 	h.caseRoutes()
 	h.adminRoutes()
 	h.auditRoutes()
+	h.enforcementRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

@@ -71,7 +71,8 @@ func newFixture(t *testing.T) *fixture {
 	// Mounted as console/web mounts it.
 	mux := http.NewServeMux()
 	auditPub, _, _ := ed25519.GenerateKey(nil)
-	mux.Handle("/api/", New(Deps{Book: book, Auth: db, Admin: db, Audit: db, AuditKey: auditPub, Logger: logger}))
+	mux.Handle("/api/", New(Deps{Book: book, Auth: db, Admin: db, Audit: db, AuditKey: auditPub, Logger: logger,
+		Enforcement: fakeEnforcement{}}))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
