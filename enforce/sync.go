@@ -3,6 +3,7 @@ package enforce
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
@@ -15,6 +16,9 @@ type Item struct {
 	Case   cases.Case
 	Index  int
 	Action cases.Action
+	// Since is when the action was executed (zero when unknown); the
+	// verify stage compares the traffic before and after it.
+	Since time.Time
 }
 
 // Key identifies the item: "<case id>/<index>". Adapters that tag what

@@ -16,7 +16,7 @@ import (
 // of the cases that are active, effective or ineffective, by case and
 // index: the reconciler's desired state.
 func (s *Cases) InEffect(ctx context.Context) ([]enforce.Item, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT e.case_id, c.doc, e.idx FROM case_executions e JOIN cases c ON c.id = e.case_id
+	rows, err := s.db.r.QueryContext(ctx, `SELECT e.case_id, c.doc, e.idx, e.at FROM case_executions e JOIN cases c ON c.id = e.case_id
 		WHERE e.withdrawn IS NULL AND c.state IN (?, ?, ?) ORDER BY e.case_id, e.idx`,
 		string(cases.StateActive), string(cases.StateEffective), string(cases.StateIneffective))
 	if err != nil {
@@ -32,8 +32,9 @@ func (s *Cases) InEffect(ctx context.Context) ([]enforce.Item, error) {
 		var (
 			id, doc string
 			i       int
+			at      int64
 		)
-		if err := rows.Scan(&id, &doc, &i); err != nil {
+		if err := rows.Scan(&id, &doc, &i, &at); err != nil {
 			return nil, s.db.wrap("read executions from", err)
 		}
 		if id != lastID { // rows come by case: parse each case once
@@ -46,7 +47,7 @@ func (s *Cases) InEffect(ctx context.Context) ([]enforce.Item, error) {
 		if i < 0 || i >= len(c.Actions) {
 			return nil, fmt.Errorf("store: case %s has an execution of action %d but %d actions", c.ID, i, len(c.Actions))
 		}
-		out = append(out, enforce.Item{Case: c, Index: i, Action: c.Actions[i]})
+		out = append(out, enforce.Item{Case: c, Index: i, Action: c.Actions[i], Since: fromMS(at)})
 	}
 	return out, s.db.wrap("read executions from", rows.Err())
 }

@@ -28,7 +28,7 @@ func TestCasesInEffectRetractDossier(t *testing.T) {
 	}
 	items, err := e.cs.InEffect(ctx)
 	if err != nil || len(items) != 2 || items[0].Key() != c.ID+"/0" || items[1].Action.Type != cases.ActionAbuseReport ||
-		items[0].Case.State != cases.StateActive {
+		items[0].Case.State != cases.StateActive || !items[0].Since.Equal(ct0) {
 		t.Fatalf("in effect = %+v, %v", items, err)
 	}
 	if n, err := e.cs.InEffectCount(ctx); err != nil || n != 2 {
