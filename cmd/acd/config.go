@@ -11,7 +11,6 @@ import (
 	"github.com/acd-org/acd/conf"
 	"github.com/acd-org/acd/console/web"
 	"github.com/acd-org/acd/detect/all"
-	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
 )
@@ -30,7 +29,7 @@ type config struct {
 	Detect  all.Config      `yaml:"detect"`
 	Audit   audit.Config    `yaml:"audit"`
 	Cases   cases.Policy    `yaml:"cases"`
-	Enforce enforce.Config  `yaml:"enforce"`
+	Enforce enforceConfig   `yaml:"enforce"`
 	Store   store.Config    `yaml:"store"`
 }
 
@@ -43,13 +42,13 @@ func defaultConfig() config {
 		Detect:  all.DefaultConfig(),
 		Audit:   audit.DefaultConfig(),
 		Cases:   cases.DefaultPolicy(),
-		Enforce: enforce.DefaultConfig(),
+		Enforce: defaultEnforceConfig(),
 		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate())
 }
 
 // casesValidate checks the cases policy, naming the section.

@@ -144,18 +144,26 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	}
 	// Cases need a policy naming the commissioners' keys; without one the
 	// cases API answers 503.
-	var caseSvc cases.Service
-	var casesComp *casesComponent
+	var (
+		caseSvc   cases.Service
+		casesComp *casesComponent
+		enfStatus api.Enforcement
+	)
 	if casesEnabled(cfg.Cases) {
-		casesComp = &casesComponent{policy: cfg.Cases, enforce: cfg.Enforce, log: log.With("component", "cases"), st: st}
+		enf, err := newEnforcement(cfg.Enforce, log.With("component", "enforce"), reg)
+		if err != nil {
+			return nil, err
+		}
+		casesComp = &casesComponent{policy: cfg.Cases, enf: enf, log: log.With("component", "cases"), st: st}
 		caseSvc = casesComp
+		enfStatus = enf
 	} else {
 		log.Warn("cases disabled: cases.commissioners names no commissioner keys (or fewer than cases.quorum); the cases API answers 503",
 			"quorum", cfg.Cases.Quorum, "commissioner_keys", len(cfg.Cases.Commissioners))
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
 		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey,
-			Logger: log.With("component", "api")})})
+			Enforcement: enfStatus, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),

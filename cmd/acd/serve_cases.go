@@ -25,16 +25,15 @@ func casesEnabled(p cases.Policy) bool {
 // with the commissioners' keys from the store, the enforcement
 // gatekeeper) and runs the emergency review timer.
 //
-// The enforcement adapters (CrowdSec, nftables, BGP, RPZ, abuse reports)
-// come with the enforcement issue: until then the gatekeeper has none
-// (an approved action is refused, and audited, at execution instead of
-// pretending to run), or the Recorder for every type with
-// enforce.record_only (demonstrations and end-to-end tests).
+// The enforcement side (serve_enforce.go) runs with it: the adapters the
+// configuration enables, the rails, the reconciler. A type without an
+// adapter is refused (and audited) at execution instead of pretending to
+// run, unless enforce.record_only gives it the Recorder.
 type casesComponent struct {
-	policy  cases.Policy
-	enforce enforce.Config
-	log     *slog.Logger
-	st      *storeComponent
+	policy cases.Policy
+	enf    *enforcement
+	log    *slog.Logger
+	st     *storeComponent
 
 	svc      atomic.Pointer[store.Cases]
 	reviewer *store.Reviewer
@@ -49,22 +48,29 @@ func (c *casesComponent) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("cases: %w", err)
 	}
-	adapters := c.enforce.Adapters()
-	if c.enforce.RecordOnly {
-		c.log.Warn("enforce.record_only: approved actions pass the gate and are recorded, but nothing is carried out")
+	if c.enf.cfg.RecordOnly {
+		c.log.Warn("enforce.record_only: approved actions without a configured adapter pass the gate and are recorded, but nothing is carried out")
 	}
-	gk := &enforce.Gatekeeper{Gate: gate, Adapters: adapters}
-	svc, err := store.NewCases(db, gk, c.policy, nil)
+	rails := c.enf.cfg.Rails
+	var svc *store.Cases
+	// NewCases keeps a copy of the gatekeeper: everything is set first.
+	gk := &enforce.Gatekeeper{Gate: gate, Adapters: c.enf.adapters, Rails: &rails,
+		Active: func(ctx context.Context) (int, error) { return svc.InEffectCount(ctx) }}
+	svc, err = store.NewCases(db, gk, c.policy, nil)
 	if err != nil {
+		return err
+	}
+	if err := c.enf.start(ctx, db, svc); err != nil {
 		return err
 	}
 	c.svc.Store(svc)
 	c.reviewer = &store.Reviewer{Cases: svc, Log: c.log}
 	if err := c.reviewer.Start(ctx); err != nil {
+		c.enf.stop()
 		return err
 	}
 	c.log.Info("cases ready", "quorum", c.policy.Quorum, "commissioner_keys", len(c.policy.Commissioners),
-		"enforcement_adapters", len(adapters))
+		"enforcement_adapters", len(c.enf.adapters))
 	return nil
 }
 
@@ -73,6 +79,7 @@ func (c *casesComponent) Stop() {
 		c.reviewer.Stop()
 	}
 	c.svc.Store(nil)
+	c.enf.stop()
 }
 
 var errCasesDown = fmt.Errorf("%w: the cases service is not running", cases.ErrState)

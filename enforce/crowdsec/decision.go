@@ -50,13 +50,32 @@ func FormatDuration(d time.Duration) string {
 	return ((d + time.Second - 1) / time.Second * time.Second).String()
 }
 
-// scopeValue returns the CrowdSec scope and value of a block target.
-func scopeValue(t cases.Target) (string, string, error) {
+// scopeValues returns the CrowdSec scope and values of a block target
+// under the ranges mode of cfg: an address as one Ip value; a prefix as
+// one Range value (RangesNative) or one Ip value per address
+// (RangesExpand, at most cfg.MaxExpand).
+func scopeValues(t cases.Target, cfg Config) (string, []string, error) {
 	switch t.Kind() {
 	case cases.KindAddress:
-		return ScopeIP, t.Prefix().Addr().String(), nil
+		return ScopeIP, []string{t.Prefix().Addr().String()}, nil
 	case cases.KindPrefix:
-		return ScopeRange, t.Prefix().String(), nil
+	default:
+		return "", nil, fmt.Errorf("target %q is not an address or a prefix", t)
 	}
-	return "", "", fmt.Errorf("target %q is not an address or a prefix", t)
+	p := t.Prefix()
+	switch cfg.Ranges {
+	case RangesNative:
+		return ScopeRange, []string{p.String()}, nil
+	case RangesExpand:
+		host := p.Addr().BitLen() - p.Bits()
+		if host >= 31 || 1<<host > cfg.MaxExpand {
+			return "", nil, fmt.Errorf("%w: prefix %s has more than %d addresses (max_expand) and ranges is expand", ErrUnsupported, p, cfg.MaxExpand)
+		}
+		vals := make([]string, 0, 1<<host)
+		for a := p.Addr(); p.Contains(a); a = a.Next() {
+			vals = append(vals, a.String())
+		}
+		return ScopeIP, vals, nil
+	}
+	return "", nil, fmt.Errorf("%w: prefix %s (ranges is %s)", ErrUnsupported, p, cfg.Ranges)
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -64,8 +66,7 @@ func (s *Server) log() *slog.Logger {
 	return slog.Default()
 }
 
-// stream answers /v1/decisions/stream. HEAD answers the same headers and
-// leaves the bouncer's cursor where it is.
+// stream answers /v1/decisions/stream.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, bouncer string) {
 	q := r.URL.Query()
 	startup := false
@@ -77,16 +78,21 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, bouncer string) 
 		}
 		startup = b
 	}
-	scopes, err := scopeFilter(q.Get("scopes"))
+	filter, err := streamFilter(q)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	added, deleted := s.Decisions.Stream(bouncer, startup, r.Method == http.MethodHead)
-	if scopes != nil {
-		added, deleted = filterScopes(added, scopes), filterScopes(deleted, scopes)
+	if r.Method == http.MethodHead {
+		// As LAPI: a HEAD (a bouncer's connectivity check) gets 200 and
+		// no body, and does not count as a pull, so the next GET still
+		// gets everything since the previous one.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		return
 	}
-	writeJSON(w, r, StreamResponse{New: added, Deleted: deleted})
+	added, deleted := s.Decisions.Stream(bouncer, startup)
+	writeJSON(w, r, StreamResponse{New: filter.apply(added), Deleted: filter.apply(deleted)})
 }
 
 // decisions answers /v1/decisions: the active decisions for ip= (those
@@ -158,26 +164,54 @@ func decisionsQuery(q map[string][]string) (func(Decision) bool, error) {
 	}, nil
 }
 
-// scopeFilter reads scopes=ip,range (case-insensitive); nil means all.
-func scopeFilter(v string) (map[string]bool, error) {
-	if v == "" {
-		return nil, nil
-	}
-	m := map[string]bool{}
-	for _, sc := range strings.Split(v, ",") {
-		sc = strings.ToLower(strings.TrimSpace(sc))
-		if sc == "" {
-			return nil, fmt.Errorf("scopes=%q: an empty scope", v)
-		}
-		m[sc] = true
-	}
-	return m, nil
+// filter is what a bouncer asks the stream for: scopes=ip,range
+// (case-insensitive), origins=a,b (exact), scenarios_containing=x,y
+// and scenarios_not_containing=x,y (substrings), as LAPI reads them. A
+// nil list lets everything through.
+type filter struct {
+	scopes, origins, with, without []string
 }
 
-func filterScopes(ds []Decision, scopes map[string]bool) []Decision {
+// streamFilter reads the filter parameters of a stream request.
+func streamFilter(q url.Values) (filter, error) {
+	var f filter
+	for _, p := range []struct {
+		name  string
+		dst   *[]string
+		lower bool
+	}{{"scopes", &f.scopes, true}, {"origins", &f.origins, false},
+		{"scenarios_containing", &f.with, true}, {"scenarios_not_containing", &f.without, true}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		for _, x := range strings.Split(v, ",") {
+			x = strings.TrimSpace(x)
+			if x == "" {
+				return filter{}, fmt.Errorf("%s=%q: an empty item", p.name, v)
+			}
+			if p.lower {
+				x = strings.ToLower(x)
+			}
+			*p.dst = append(*p.dst, x)
+		}
+	}
+	return f, nil
+}
+
+func (f filter) keeps(d Decision) bool {
+	scenario := strings.ToLower(d.Scenario)
+	contains := func(s string) bool { return strings.Contains(scenario, s) }
+	return (f.scopes == nil || slices.Contains(f.scopes, strings.ToLower(d.Scope))) &&
+		(f.origins == nil || slices.Contains(f.origins, d.Origin)) &&
+		(f.with == nil || slices.ContainsFunc(f.with, contains)) &&
+		!slices.ContainsFunc(f.without, contains)
+}
+
+func (f filter) apply(ds []Decision) []Decision {
 	out := ds[:0:0]
 	for _, d := range ds {
-		if scopes[strings.ToLower(d.Scope)] {
+		if f.keeps(d) {
 			out = append(out, d)
 		}
 	}

@@ -36,10 +36,26 @@ type fixture struct {
 	srv *httptest.Server
 }
 
+// nativeConfig is DefaultConfig sending prefixes as Range decisions.
+func nativeConfig() Config {
+	c := DefaultConfig()
+	c.Ranges = RangesNative
+	return c
+}
+
+func newDecisions(t testing.TB, cfg Config, now func() time.Time) *Decisions {
+	t.Helper()
+	d, err := NewDecisions(cfg, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clk := &clock{t: t0}
-	dec := NewDecisions(clk.now)
+	dec := newDecisions(t, nativeConfig(), clk.now)
 	keys := &MemKeys{}
 	keys.Add("fw1", "key-one")
 	keys.Add("fw2", "key-two")
@@ -137,7 +153,8 @@ func TestStreamPerBouncer(t *testing.T) {
 			must(f.dec.Apply(ctx, caseOf("c3"), block("203.0.113.9", 3*time.Hour)))
 			must(f.dec.Withdraw(ctx, caseOf("c3"), block("203.0.113.9", 3*time.Hour)))
 		}, "key-two", false, "", ""},
-		{"startup again", nil, "key-one", true, "Range:2001:db8::/48 59m58s", ""},
+		{"startup again", nil, "key-one", true, "Range:2001:db8::/48 59m58s",
+			"Ip:192.0.2.7 0s,Range:198.51.100.0/24 0s,Ip:203.0.113.9 0s"},
 	}
 	for _, st := range steps {
 		if st.do != nil {
@@ -183,7 +200,7 @@ func TestDeletedRepeatsDecision(t *testing.T) {
 }
 
 func TestApplyRefuses(t *testing.T) {
-	d := NewDecisions(func() time.Time { return t0 })
+	d := newDecisions(t, DefaultConfig(), func() time.Time { return t0 })
 	ported := block("192.0.2.1", time.Hour)
 	ported.Scope = cases.Scope{Protocol: 6, Ports: []cases.PortRange{{From: 22, To: 22}}}
 	for _, tc := range []struct {
@@ -268,11 +285,13 @@ func TestFormatDuration(t *testing.T) {
 
 func FuzzQuery(f *testing.F) {
 	for _, s := range []string{"ip=192.0.2.1", "range=::ffff:1.2.3.0/120", "range=10.0.0.0/8&contains=false",
-		"scope=ip&value=1.2.3.4", "ip=1&range=2", "range=::ffff:0.0.0.0/1", "contains=x"} {
+		"scope=ip&value=1.2.3.4", "ip=1&range=2", "range=::ffff:0.0.0.0/1", "contains=x",
+		"startup=true&scopes=ip,range&origins=crowdsec,cscli", "scenarios_containing=ssh,http&scenarios_not_containing=acd",
+		"startup=false&origins=", "scopes=ip,,range"} {
 		f.Add(s)
 	}
 	clk := &clock{t: t0}
-	dec := NewDecisions(clk.now)
+	dec := newDecisions(f, nativeConfig(), clk.now)
 	for _, tg := range []string{"192.0.2.7", "10.0.0.0/8", "2001:db8::/32"} {
 		if err := dec.Apply(context.Background(), caseOf(tg), block(tg, time.Hour)); err != nil {
 			f.Fatal(err)
