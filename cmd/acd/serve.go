@@ -134,7 +134,11 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	if err != nil {
 		return nil, err
 	}
-	screen, err := minimize.New(cfg.Screen, minimize.Deps{Logger: log.With("component", "screen"), Registerer: reg, Next: eng})
+	// Re-identification is verified against the cases (once they run) and
+	// every attempt audited in the store.
+	reid := &reidVerifier{}
+	screen, err := minimize.New(cfg.Screen, minimize.Deps{Logger: log.With("component", "screen"), Registerer: reg, Next: eng,
+		Auditor: db, Verifier: reid})
 	if err != nil {
 		return nil, err
 	}
@@ -150,11 +154,12 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		enfStatus api.Enforcement
 	)
 	if casesEnabled(cfg.Cases) {
-		enf, err := newEnforcement(cfg.Enforce, log.With("component", "enforce"), reg)
+		enf, err := newEnforcement(cfg.Enforce, log.With("component", "enforce"), reg, screen)
 		if err != nil {
 			return nil, err
 		}
 		casesComp = &casesComponent{policy: cfg.Cases, enf: enf, log: log.With("component", "cases"), st: st}
+		reid.cases = casesComp
 		caseSvc = casesComp
 		enfStatus = enf
 	} else {

@@ -11,6 +11,8 @@ import (
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/enforce"
+	"github.com/acd-org/acd/enforce/reidentify"
+	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
 )
 
@@ -158,3 +160,29 @@ func (c *casesComponent) Emergency(ctx context.Context, id string, i int, operat
 }
 
 var _ cases.Service = (*casesComponent)(nil)
+
+// reidVerifier checks re-identification authorizations for the screening
+// stage against the running cases (minimize.Verifier); without cases
+// every authorization is refused.
+type reidVerifier struct{ cases *casesComponent }
+
+func (v *reidVerifier) VerifyReidentification(ctx context.Context, a minimize.Authorization) error {
+	if v.cases == nil {
+		return errCasesDown
+	}
+	s, err := v.cases.get()
+	if err != nil {
+		return err
+	}
+	return s.VerifyReidentification(ctx, a)
+}
+
+// Reidentified reads the addresses a case's reidentify actions lifted
+// (api.Reidentifications), audited.
+func (c *casesComponent) Reidentified(ctx context.Context, id, reader string) ([]reidentify.Result, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.Reidentified(ctx, id, reader)
+}

@@ -15,6 +15,8 @@ import (
 	"github.com/acd-org/acd/daemon"
 	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/enforce/crowdsec"
+	"github.com/acd-org/acd/enforce/reidentify"
+	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
 )
 
@@ -64,12 +66,18 @@ type enforcement struct {
 	parts    []daemon.Named // adapters' servers and sessions, started in order
 
 	crowdsec   *crowdsec.Decisions
+	reid       *reidentify.Adapter
 	reconciler *enforce.Reconciler
 }
 
 // newEnforcement builds the adapters; it does no I/O.
-func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Registerer) (*enforcement, error) {
+func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Registerer, screen *minimize.Screen) (*enforcement, error) {
 	e := &enforcement{cfg: cfg, log: log, reg: reg, adapters: cfg.Adapters()}
+	// Re-identification goes through the screening stage, which checks
+	// the authorization again itself; its results and dossiers come from
+	// the cases once they run (start).
+	e.reid = &reidentify.Adapter{Screen: screen}
+	e.adapters[cases.ActionReidentify] = e.reid
 	if cfg.CrowdSec.Listen != "" {
 		d, err := crowdsec.NewDecisions(cfg.CrowdSec.Config, nil)
 		if err != nil {
@@ -84,6 +92,7 @@ func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Register
 // start starts the adapters' parts, then the reconciler over svc (the
 // actions in effect; retraction through the cases).
 func (e *enforcement) start(ctx context.Context, db *store.DB, svc *store.Cases) error {
+	e.reid.Results, e.reid.Dossiers = svc, svc
 	if e.crowdsec != nil {
 		e.parts = append(e.parts, daemon.Named{Name: "crowdsec", Component: &httpPart{
 			addr: e.cfg.CrowdSec.Listen, log: e.log.With("adapter", "crowdsec"),

@@ -110,6 +110,7 @@ func New(deps Deps) http.Handler {
 	h.adminRoutes()
 	h.auditRoutes()
 	h.enforcementRoutes()
+	h.reidentifiedRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})

@@ -38,3 +38,15 @@ func TestEnforcementStatus(t *testing.T) {
 		t.Errorf("anonymous: %d", resp.StatusCode)
 	}
 }
+
+func TestReidentifiedRoles(t *testing.T) {
+	f := newFixture(t) // no cases service: allowed roles get 503
+	for role, want := range map[store.Role]int{
+		store.RoleAnalyst: http.StatusServiceUnavailable, store.RoleAdmin: http.StatusServiceUnavailable,
+		store.RoleAuditor: http.StatusForbidden, store.RoleCommissioner: http.StatusForbidden, store.RolePartner: http.StatusForbidden,
+	} {
+		if resp, _ := f.do(t, http.MethodGet, "/api/v1/cases/c-1/reidentified", f.tokens[role]); resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", role, resp.StatusCode, want)
+		}
+	}
+}
