@@ -232,3 +232,30 @@ func BenchmarkReconcile10k(b *testing.B) {
 		}
 	}
 }
+
+func TestFanout(t *testing.T) {
+	a, b := newMemSyncer("a"), newMemSyncer("b")
+	rec := &Recorder{Label: "c", Err: errors.New("down")}
+	f := Fanout{a, b}
+	if f.Name() != "a+b" {
+		t.Errorf("name %q", f.Name())
+	}
+	its := items(2, cases.ActionBlock)
+	ctx := context.Background()
+	if err := f.Apply(ctx, its[0].Case, its[0].Action); err != nil || len(a.held) != 1 || len(b.held) != 1 {
+		t.Fatalf("apply: %v %v %v", err, a.held, b.held)
+	}
+	// A failing member: the others are undone.
+	g := Fanout{a, rec}
+	if err := g.Apply(ctx, its[1].Case, its[1].Action); err == nil || len(a.held) != 1 {
+		t.Fatalf("partial apply: %v, a holds %v", err, a.held)
+	}
+	delete(b.held, its[0].Key())
+	d, err := f.Sync(ctx, its)
+	if err != nil || d.Desired != 2 || d.Missing != 3 || !strings.HasPrefix(d.Details[0], "a: ") && !strings.HasPrefix(d.Details[0], "b: ") {
+		t.Fatalf("sync: %+v %v", d, err)
+	}
+	if err := f.Withdraw(ctx, its[0].Case, its[0].Action); err != nil || len(a.held) != 1 || len(b.held) != 1 {
+		t.Fatalf("withdraw: %v %v %v", err, a.held, b.held)
+	}
+}
