@@ -13,6 +13,7 @@ import (
 	"github.com/acd-org/acd/detect/all"
 	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
+	"github.com/acd-org/acd/verify"
 )
 
 // envPrefix starts the environment variables that override configuration
@@ -30,6 +31,7 @@ type config struct {
 	Audit   audit.Config    `yaml:"audit"`
 	Cases   cases.Policy    `yaml:"cases"`
 	Enforce enforceConfig   `yaml:"enforce"`
+	Verify  verify.Config   `yaml:"verify"`
 	Store   store.Config    `yaml:"store"`
 }
 
@@ -43,12 +45,13 @@ func defaultConfig() config {
 		Audit:   audit.DefaultConfig(),
 		Cases:   cases.DefaultPolicy(),
 		Enforce: defaultEnforceConfig(),
+		Verify:  verify.DefaultConfig(),
 		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate(), c.Verify.Validate())
 }
 
 // casesValidate checks the cases policy, naming the section.

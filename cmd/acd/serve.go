@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/console/api"
@@ -25,6 +26,7 @@ import (
 	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
+	"github.com/acd-org/acd/verify"
 )
 
 func runServe(ctx context.Context, e *env, args []string) error {
@@ -61,13 +63,18 @@ Examples:
 	if err != nil {
 		return err
 	}
-	cp, err := auditCheckpointer(lc, "")
+	auditKey, _, err := audit.LoadOrCreateKey(auditConfig(lc).Key)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	cp, err := audit.NewCheckpointer(auditKey, auditConfig(lc).CheckpointEvery, nil)
 	if err != nil {
 		db.Close()
 		return err
 	}
 	db.SetAuditCheckpointer(cp)
-	srv, err := newServer(lc.config, log, e.stderr, db, cp.PublicKey())
+	srv, err := newServer(lc.config, log, e.stderr, db, auditKey)
 	if err != nil {
 		db.Close()
 		return err
@@ -118,7 +125,9 @@ type server struct {
 }
 
 // newServer wires the components; it does no I/O.
-func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, auditKey ed25519.PublicKey) (*server, error) {
+// auditKey is the server's key: it signs audit checkpoints and police
+// evidence packages; its public half verifies them.
+func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, auditKey ed25519.PrivateKey) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ingest := newIngestSink(reg)
@@ -129,8 +138,20 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	st := &storeComponent{log: log.With("component", "store"), reg: reg, max: cfg.Detect.MaxSuspects, console: console}
 	st.db.Store(db)
 	st.book = detect.NewBook(cfg.Detect.MaxSuspects, st)
+	// The verify stage sits after detection: it counts the traffic of the
+	// targets of cases and judges their actions (serve_enforce.go).
+	var casesComp *casesComponent
+	verifier, err := verify.New(cfg.Verify, verify.Deps{Logger: log.With("component", "verify"), Registerer: reg,
+		Next: ingest, Live: true, OnVerdict: func(r verify.Result) {
+			if casesComp != nil {
+				casesComp.enf.verdict(casesComp.get, r)
+			}
+		}})
+	if err != nil {
+		return nil, err
+	}
 	eng, err := detect.New(cfg.Detect.Config, dets, detect.Deps{Logger: log.With("component", "detect"), Registerer: reg,
-		Next: ingest, Live: true, Book: st.book})
+		Next: verifier, Live: true, Book: st.book})
 	if err != nil {
 		return nil, err
 	}
@@ -150,14 +171,14 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	// cases API answers 503.
 	var (
 		caseSvc   cases.Service
-		casesComp *casesComponent
 		enfStatus api.Enforcement
 	)
 	if casesEnabled(cfg.Cases) {
-		enf, err := newEnforcement(cfg.Enforce, log.With("component", "enforce"), reg, screen)
+		enf, err := newEnforcement(cfg.Enforce, log.With("component", "enforce"), reg, screen, auditKey)
 		if err != nil {
 			return nil, err
 		}
+		enf.verifier, enf.verifyEvery = verifier, cfg.Verify.Interval
 		casesComp = &casesComponent{policy: cfg.Cases, enf: enf, log: log.With("component", "cases"), st: st}
 		reid.cases = casesComp
 		caseSvc = casesComp
@@ -167,7 +188,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 			"quorum", cfg.Cases.Quorum, "commissioner_keys", len(cfg.Cases.Commissioners))
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
-		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey,
+		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
 			Enforcement: enfStatus, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
@@ -179,6 +200,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	if casesComp != nil {
 		comps = append(comps, daemon.Named{Name: "cases", Component: casesComp})
 	}
+	comps = append(comps, daemon.Named{Name: "verify", Component: verifier})
 	g := daemon.NewGroup(log, append(comps,
 		daemon.Named{Name: "http", Component: w},
 		daemon.Named{Name: "detect", Component: eng},

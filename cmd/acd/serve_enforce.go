@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,10 +15,15 @@ import (
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/daemon"
 	"github.com/acd-org/acd/enforce"
+	"github.com/acd-org/acd/enforce/abuse"
 	"github.com/acd-org/acd/enforce/crowdsec"
+	"github.com/acd-org/acd/enforce/nft"
+	"github.com/acd-org/acd/enforce/police"
 	"github.com/acd-org/acd/enforce/reidentify"
+	"github.com/acd-org/acd/enforce/rpz"
 	"github.com/acd-org/acd/minimize"
 	"github.com/acd-org/acd/store"
+	"github.com/acd-org/acd/verify"
 )
 
 // enforceConfig is the "enforce" section: the enforcement side's own
@@ -26,14 +32,60 @@ import (
 type enforceConfig struct {
 	enforce.Config `yaml:",inline"`
 	CrowdSec       crowdsecConfig `yaml:"crowdsec"`
+	NFT            nftConfig      `yaml:"nftables"`
+	RPZ            rpzConfig      `yaml:"rpz"`
+	Abuse          abuseConfig    `yaml:"abuse"`
+	Police         policeConfig   `yaml:"police"`
+}
+
+// nftConfig enables blocking in the local nftables (table inet acd).
+type nftConfig struct {
+	nft.Config `yaml:",inline"`
+	Enabled    bool `yaml:"enabled"`
+}
+
+// abuseConfig enables abuse reports (ARF/X-ARF by SMTP or to a directory).
+type abuseConfig struct {
+	abuse.Config `yaml:",inline"`
+	Enabled      bool `yaml:"enabled"`
+}
+
+// policeConfig enables police requests (signed evidence packages into
+// the configured channels' directories).
+type policeConfig struct {
+	police.Config `yaml:",inline"`
+	Enabled       bool `yaml:"enabled"`
 }
 
 func defaultEnforceConfig() enforceConfig {
-	return enforceConfig{Config: enforce.DefaultConfig(), CrowdSec: crowdsecConfig{Config: crowdsec.DefaultConfig()}}
+	return enforceConfig{Config: enforce.DefaultConfig(), CrowdSec: crowdsecConfig{Config: crowdsec.DefaultConfig()},
+		NFT: nftConfig{Config: nft.DefaultConfig()}, RPZ: rpzConfig{Config: rpz.DefaultConfig()},
+		Abuse: abuseConfig{Config: abuse.DefaultConfig()}, Police: policeConfig{Config: police.DefaultConfig()}}
+}
+
+// rpzConfig enables the DNS response-policy zone for sinkhole actions.
+type rpzConfig struct {
+	rpz.Config `yaml:",inline"`
+	// Enabled serves the zone on Listen; resolvers transfer it.
+	Enabled bool `yaml:"enabled"`
 }
 
 func (c enforceConfig) validate() error {
 	errs := []error{c.Config.Validate()}
+	for _, part := range []struct {
+		name string
+		on   bool
+		v    func() error
+	}{
+		{"nftables", c.NFT.Enabled, c.NFT.Config.Validate}, {"rpz", c.RPZ.Enabled, c.RPZ.Config.Validate},
+		{"abuse", c.Abuse.Enabled, c.Abuse.Config.Validate}, {"police", c.Police.Enabled, c.Police.Config.Validate},
+	} {
+		if part.on {
+			if err := part.v(); err != nil {
+				errs = append(errs, fmt.Errorf("enforce.%s: %w", part.name, err))
+			}
+		}
+	}
 	if c.CrowdSec.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.CrowdSec.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("enforce.crowdsec.listen %q: %w", c.CrowdSec.Listen, err))
@@ -65,39 +117,134 @@ type enforcement struct {
 	adapters map[enforce.ActionType]enforce.Adapter
 	parts    []daemon.Named // adapters' servers and sessions, started in order
 
-	crowdsec   *crowdsec.Decisions
-	reid       *reidentify.Adapter
-	reconciler *enforce.Reconciler
+	crowdsec    *crowdsec.Decisions
+	rpz         *rpz.RPZ
+	reid        *reidentify.Adapter
+	dossiers    *lateDossiers
+	verifier    *verify.Verifier
+	verifyEvery time.Duration
+	watchStop   context.CancelFunc
+	watchDone   chan struct{}
+	reconciler  *enforce.Reconciler
 }
 
 // newEnforcement builds the adapters; it does no I/O.
-func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Registerer, screen *minimize.Screen) (*enforcement, error) {
-	e := &enforcement{cfg: cfg, log: log, reg: reg, adapters: cfg.Adapters()}
+func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Registerer, screen *minimize.Screen, key ed25519.PrivateKey) (*enforcement, error) {
+	e := &enforcement{cfg: cfg, log: log, reg: reg, adapters: cfg.Adapters(), dossiers: &lateDossiers{}}
 	// Re-identification goes through the screening stage, which checks
 	// the authorization again itself; its results and dossiers come from
 	// the cases once they run (start).
 	e.reid = &reidentify.Adapter{Screen: screen}
 	e.adapters[cases.ActionReidentify] = e.reid
+	var blockers enforce.Fanout
 	if cfg.CrowdSec.Listen != "" {
 		d, err := crowdsec.NewDecisions(cfg.CrowdSec.Config, nil)
 		if err != nil {
 			return nil, err
 		}
 		e.crowdsec = d
-		e.adapters[cases.ActionBlock] = d
+		blockers = append(blockers, d)
+	}
+	if cfg.NFT.Enabled {
+		n, err := nft.New(cfg.NFT.Config, nft.Deps{Logger: log.With("adapter", "nft"), Registerer: reg})
+		if err != nil {
+			return nil, err
+		}
+		blockers = append(blockers, n)
+		e.parts = append(e.parts, daemon.Named{Name: "nftables", Component: ctxStop{n}})
+	}
+	switch len(blockers) {
+	case 0:
+	case 1:
+		e.adapters[cases.ActionBlock] = blockers[0]
+	default:
+		e.adapters[cases.ActionBlock] = blockers // every block on each
+	}
+	if cfg.Abuse.Enabled {
+		r, err := abuse.New(cfg.Abuse.Config, abuse.Deps{Logger: log.With("adapter", "abuse"), Dossiers: e.dossiers})
+		if err != nil {
+			return nil, err
+		}
+		e.adapters[cases.ActionAbuseReport] = r
+		e.parts = append(e.parts, daemon.Named{Name: "abuse", Component: startOnly{r}})
+	}
+	if cfg.Police.Enabled {
+		p, err := police.New(cfg.Police.Config, police.Deps{Logger: log.With("adapter", "police"), Dossiers: e.dossiers,
+			Key: key, KeyID: store.KeyID(key.Public().(ed25519.PublicKey))})
+		if err != nil {
+			return nil, err
+		}
+		e.adapters[cases.ActionPoliceRequest] = p
+		e.parts = append(e.parts, daemon.Named{Name: "police", Component: startOnly{p}})
+	}
+	if cfg.RPZ.Enabled {
+		z, err := rpz.New(cfg.RPZ.Config, rpz.Deps{Logger: log.With("adapter", "rpz")})
+		if err != nil {
+			return nil, err
+		}
+		e.rpz = z
+		e.adapters[cases.ActionSinkhole] = z
+		e.parts = append(e.parts, daemon.Named{Name: "rpz", Component: stopErr{z}})
 	}
 	return e, nil
+}
+
+// stopErr adapts a part whose Stop returns an error (logged by its own
+// logger) to daemon.Component.
+type stopErr struct {
+	p interface {
+		Start(context.Context) error
+		Stop() error
+	}
+}
+
+func (s stopErr) Start(ctx context.Context) error { return s.p.Start(ctx) }
+func (s stopErr) Stop()                           { _ = s.p.Stop() }
+
+// ctxStop adapts a part whose Stop takes a context and returns an error.
+type ctxStop struct {
+	p interface {
+		Start(context.Context) error
+		Stop(context.Context) error
+	}
+}
+
+func (s ctxStop) Start(ctx context.Context) error { return s.p.Start(ctx) }
+func (s ctxStop) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.p.Stop(ctx)
+}
+
+// startOnly adapts a part that only needs starting.
+type startOnly struct {
+	p interface{ Start(context.Context) error }
+}
+
+func (s startOnly) Start(ctx context.Context) error { return s.p.Start(ctx) }
+func (startOnly) Stop()                             {}
+
+// lateDossiers is the cases' dossiers once the cases run (one-shot
+// adapters are built before them).
+type lateDossiers struct{ src enforce.DossierSource }
+
+func (l *lateDossiers) Dossier(ctx context.Context, id string) (enforce.Dossier, error) {
+	if l.src == nil {
+		return enforce.Dossier{}, errCasesDown
+	}
+	return l.src.Dossier(ctx, id)
 }
 
 // start starts the adapters' parts, then the reconciler over svc (the
 // actions in effect; retraction through the cases).
 func (e *enforcement) start(ctx context.Context, db *store.DB, svc *store.Cases) error {
 	e.reid.Results, e.reid.Dossiers = svc, svc
+	e.dossiers.src = svc
 	if e.crowdsec != nil {
-		e.parts = append(e.parts, daemon.Named{Name: "crowdsec", Component: &httpPart{
+		e.parts = append([]daemon.Named{{Name: "crowdsec", Component: &httpPart{
 			addr: e.cfg.CrowdSec.Listen, log: e.log.With("adapter", "crowdsec"),
 			handler: &crowdsec.Server{Decisions: e.crowdsec, Keys: db.BouncerKeys(), Log: e.log.With("adapter", "crowdsec")},
-		}})
+		}}}, e.parts...)
 	}
 	for i, p := range e.parts {
 		if err := p.Start(ctx); err != nil {
@@ -114,6 +261,11 @@ func (e *enforcement) start(ctx context.Context, db *store.DB, svc *store.Cases)
 		e.stopParts()
 		return err
 	}
+	if e.verifier != nil {
+		wctx, cancel := context.WithCancel(context.Background())
+		e.watchStop, e.watchDone = cancel, make(chan struct{})
+		go e.watch(wctx, svc)
+	}
 	names := make([]string, 0, len(e.adapters))
 	for t, a := range e.adapters {
 		names = append(names, string(t)+"="+a.Name())
@@ -126,6 +278,11 @@ func (e *enforcement) start(ctx context.Context, db *store.DB, svc *store.Cases)
 }
 
 func (e *enforcement) stop() {
+	if e.watchStop != nil {
+		e.watchStop()
+		<-e.watchDone
+		e.watchStop = nil
+	}
 	if e.reconciler != nil {
 		e.reconciler.Stop()
 	}
@@ -145,6 +302,14 @@ type enforcementStatus struct {
 	DryRun       bool                     `json:"dry_run"`
 	Adapters     []enforce.AdapterStatus  `json:"adapters"`
 	Bouncers     []crowdsec.BouncerStatus `json:"bouncers,omitempty"`
+	RPZ          *rpzStatus               `json:"rpz,omitempty"`
+	Verify       []verify.WatchStatus     `json:"verify,omitempty"`
+}
+
+type rpzStatus struct {
+	Zone   string    `json:"zone"`
+	Serial uint32    `json:"serial"`
+	Stats  rpz.Stats `json:"stats"`
 }
 
 // EnforcementStatus implements api.Enforcement.
@@ -155,6 +320,12 @@ func (e *enforcement) EnforcementStatus(context.Context) (any, error) {
 	}
 	if e.crowdsec != nil {
 		st.Bouncers = e.crowdsec.Bouncers()
+	}
+	if e.rpz != nil {
+		st.RPZ = &rpzStatus{Zone: e.cfg.RPZ.Zone, Serial: e.rpz.Serial(), Stats: e.rpz.Stats()}
+	}
+	if e.verifier != nil {
+		st.Verify = e.verifier.Status()
 	}
 	return st, nil
 }
@@ -193,4 +364,88 @@ func (h *httpPart) Stop() {
 	defer cancel()
 	_ = h.srv.Shutdown(ctx)
 	<-h.done
+}
+
+// watch tells the verifier what to follow, every verify.interval: the
+// actions of cases not yet executed (prewatched, so that there is a
+// "before" when they run) and the actions in effect (watched from when
+// they were executed); it stops following what is neither.
+func (e *enforcement) watch(ctx context.Context, svc *store.Cases) {
+	defer close(e.watchDone)
+	t := time.NewTicker(e.verifyEvery)
+	defer t.Stop()
+	followed := map[string]bool{}
+	for {
+		now := map[string]bool{}
+		for _, st := range []cases.State{cases.StateDraft, cases.StateRequested, cases.StateApproved} {
+			cs, _, err := svc.Cases(ctx, cases.Filter{State: st, Limit: 1000})
+			if err != nil {
+				if ctx.Err() == nil {
+					e.log.Error("verify: unable to list cases", "err", err)
+				}
+				break
+			}
+			for _, c := range cs {
+				for i, a := range c.Actions {
+					it := enforce.Item{Case: c, Index: i, Action: a}
+					if err := e.verifier.Prewatch(it, a.NotAfter); err != nil {
+						e.log.Warn("verify: unable to prewatch", "item", it.Key(), "err", err)
+						continue
+					}
+					now[it.Key()] = true
+				}
+			}
+		}
+		items, err := svc.InEffect(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("verify: unable to read the actions in effect", "err", err)
+		}
+		for _, it := range items {
+			if err := e.verifier.Watch(it, it.Since, nil); err != nil {
+				e.log.Warn("verify: unable to watch", "item", it.Key(), "err", err)
+				continue
+			}
+			now[it.Key()] = true
+		}
+		if err == nil {
+			for k := range followed {
+				if !now[k] {
+					e.verifier.Unwatch(k)
+				}
+			}
+			followed = now
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// verdict records a verdict of the verifier on its case (store.Cases.Verified).
+func (e *enforcement) verdict(svc func() (*store.Cases, error), r verify.Result) {
+	s, err := svc()
+	if err != nil {
+		e.log.Warn("verify: verdict not recorded: the cases are not running", "item", r.Key, "verdict", r.Verdict)
+		return
+	}
+	figures := map[string]any{
+		"before_flows_per_min": r.Before.Flows, "before_packets_per_min": r.Before.Packets, "before_bytes_per_min": r.Before.Bytes,
+		"after_flows_per_min": r.After.Flows, "after_packets_per_min": r.After.Packets, "after_bytes_per_min": r.After.Bytes,
+		"baseline": r.Baseline, "window": r.Window.String(), "active_at": r.ActiveAt,
+		"before_window": r.BeforeWindow, "after_window": r.AfterWindow,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := s.Verified(ctx, r.CaseID, cases.Verdict{Action: r.Index, Verdict: string(r.Verdict), At: time.Now(), Reason: r.Reason}, figures)
+	if err != nil {
+		e.log.Error("verify: unable to record a verdict", "item", r.Key, "verdict", r.Verdict, "err", err)
+		return
+	}
+	lvl := slog.LevelInfo
+	if r.Verdict == verify.Ineffective {
+		lvl = slog.LevelWarn // escalated to the analysts
+	}
+	e.log.Log(ctx, lvl, "action verified", "case", r.CaseID, "action", r.Index, "verdict", r.Verdict, "state", c.State, "reason", r.Reason)
 }
