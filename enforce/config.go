@@ -22,13 +22,16 @@ type Config struct {
 	// ReconcileEvery is how often the actions in effect are re-asserted
 	// on the equipment (and once at start).
 	ReconcileEvery time.Duration `yaml:"reconcile_every"`
+	// TimersEvery is how often ended windows are withdrawn and expired,
+	// and unreviewed emergencies rolled back: the most those can be late.
+	TimersEvery time.Duration `yaml:"timers_every"`
 }
 
 // DefaultConfig configures no adapter (an approved action is refused at
 // execution, and audited, rather than pretending to run), the default
-// rails, and a reconciliation every 30 seconds.
+// rails, a reconciliation every 30 seconds and the timers every minute.
 func DefaultConfig() Config {
-	return Config{Rails: DefaultRails(), ReconcileEvery: 30 * time.Second}
+	return Config{Rails: DefaultRails(), ReconcileEvery: 30 * time.Second, TimersEvery: time.Minute}
 }
 
 // Validate checks c.
@@ -39,6 +42,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconcileEvery < time.Second {
 		errs = append(errs, fmt.Errorf("reconcile_every %s: want at least 1s", c.ReconcileEvery))
+	}
+	if c.TimersEvery < time.Second || c.TimersEvery > time.Hour {
+		errs = append(errs, fmt.Errorf("timers_every %s: want 1s to 1h", c.TimersEvery))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("enforce: %w", err)

@@ -66,7 +66,7 @@ func (c *casesComponent) Start(ctx context.Context) error {
 		return err
 	}
 	c.svc.Store(svc)
-	c.reviewer = &store.Reviewer{Cases: svc, Log: c.log}
+	c.reviewer = &store.Reviewer{Cases: svc, Log: c.log, Every: c.enf.cfg.TimersEvery}
 	if err := c.reviewer.Start(ctx); err != nil {
 		c.enf.stop()
 		return err
