@@ -174,7 +174,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		enfStatus api.Enforcement
 	)
 	if casesEnabled(cfg.Cases) {
-		enf, err := newEnforcement(cfg.Enforce, log.With("component", "enforce"), reg, screen, auditKey)
+		enf, err := newEnforcement(cfg.Enforce, cfg.Cases.OwnedPrefixes, log.With("component", "enforce"), reg, screen, auditKey)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,7 @@ import (
 	"github.com/acd-org/acd/daemon"
 	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/enforce/abuse"
+	"github.com/acd-org/acd/enforce/bgp"
 	"github.com/acd-org/acd/enforce/crowdsec"
 	"github.com/acd-org/acd/enforce/nft"
 	"github.com/acd-org/acd/enforce/police"
@@ -33,6 +35,7 @@ type enforceConfig struct {
 	enforce.Config `yaml:",inline"`
 	CrowdSec       crowdsecConfig `yaml:"crowdsec"`
 	NFT            nftConfig      `yaml:"nftables"`
+	BGP            bgpConfig      `yaml:"bgp"`
 	RPZ            rpzConfig      `yaml:"rpz"`
 	Abuse          abuseConfig    `yaml:"abuse"`
 	Police         policeConfig   `yaml:"police"`
@@ -41,6 +44,13 @@ type enforceConfig struct {
 // nftConfig enables blocking in the local nftables (table inet acd).
 type nftConfig struct {
 	nft.Config `yaml:",inline"`
+	Enabled    bool `yaml:"enabled"`
+}
+
+// bgpConfig enables the embedded BGP speaker: FlowSpec and RTBH to the
+// neighbors.
+type bgpConfig struct {
+	bgp.Config `yaml:",inline"`
 	Enabled    bool `yaml:"enabled"`
 }
 
@@ -59,7 +69,7 @@ type policeConfig struct {
 
 func defaultEnforceConfig() enforceConfig {
 	return enforceConfig{Config: enforce.DefaultConfig(), CrowdSec: crowdsecConfig{Config: crowdsec.DefaultConfig()},
-		NFT: nftConfig{Config: nft.DefaultConfig()}, RPZ: rpzConfig{Config: rpz.DefaultConfig()},
+		NFT: nftConfig{Config: nft.DefaultConfig()}, BGP: bgpConfig{Config: bgp.DefaultConfig()}, RPZ: rpzConfig{Config: rpz.DefaultConfig()},
 		Abuse: abuseConfig{Config: abuse.DefaultConfig()}, Police: policeConfig{Config: police.DefaultConfig()}}
 }
 
@@ -78,6 +88,7 @@ func (c enforceConfig) validate() error {
 		v    func() error
 	}{
 		{"nftables", c.NFT.Enabled, c.NFT.Config.Validate}, {"rpz", c.RPZ.Enabled, c.RPZ.Config.Validate},
+		{"bgp", c.BGP.Enabled, c.BGP.Config.Validate},
 		{"abuse", c.Abuse.Enabled, c.Abuse.Config.Validate}, {"police", c.Police.Enabled, c.Police.Config.Validate},
 	} {
 		if part.on {
@@ -119,6 +130,7 @@ type enforcement struct {
 
 	crowdsec    *crowdsec.Decisions
 	rpz         *rpz.RPZ
+	bgp         *bgp.Speaker
 	reid        *reidentify.Adapter
 	dossiers    *lateDossiers
 	verifier    *verify.Verifier
@@ -129,7 +141,7 @@ type enforcement struct {
 }
 
 // newEnforcement builds the adapters; it does no I/O.
-func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Registerer, screen *minimize.Screen, key ed25519.PrivateKey) (*enforcement, error) {
+func newEnforcement(cfg enforceConfig, owned []netip.Prefix, log *slog.Logger, reg prometheus.Registerer, screen *minimize.Screen, key ed25519.PrivateKey) (*enforcement, error) {
 	e := &enforcement{cfg: cfg, log: log, reg: reg, adapters: cfg.Adapters(), dossiers: &lateDossiers{}}
 	// Re-identification goes through the screening stage, which checks
 	// the authorization again itself; its results and dossiers come from
@@ -159,6 +171,20 @@ func newEnforcement(cfg enforceConfig, log *slog.Logger, reg prometheus.Register
 		e.adapters[cases.ActionBlock] = blockers[0]
 	default:
 		e.adapters[cases.ActionBlock] = blockers // every block on each
+	}
+	if cfg.BGP.Enabled {
+		bc := cfg.BGP.Config
+		if len(bc.OwnedPrefixes) == 0 {
+			bc.OwnedPrefixes = owned // the cases policy's: RTBH only inside them
+		}
+		sp, err := bgp.New(bc, bgp.Deps{Logger: log.With("adapter", "bgp")})
+		if err != nil {
+			return nil, err
+		}
+		e.bgp = sp
+		e.adapters[cases.ActionFlowSpec] = sp
+		e.adapters[cases.ActionRTBH] = sp
+		e.parts = append(e.parts, daemon.Named{Name: "bgp", Component: sp})
 	}
 	if cfg.Abuse.Enabled {
 		r, err := abuse.New(cfg.Abuse.Config, abuse.Deps{Logger: log.With("adapter", "abuse"), Dossiers: e.dossiers})
@@ -303,6 +329,7 @@ type enforcementStatus struct {
 	Adapters     []enforce.AdapterStatus  `json:"adapters"`
 	Bouncers     []crowdsec.BouncerStatus `json:"bouncers,omitempty"`
 	RPZ          *rpzStatus               `json:"rpz,omitempty"`
+	BGP          *bgp.Status              `json:"bgp,omitempty"`
 	Verify       []verify.WatchStatus     `json:"verify,omitempty"`
 }
 
@@ -313,7 +340,7 @@ type rpzStatus struct {
 }
 
 // EnforcementStatus implements api.Enforcement.
-func (e *enforcement) EnforcementStatus(context.Context) (any, error) {
+func (e *enforcement) EnforcementStatus(ctx context.Context) (any, error) {
 	st := enforcementStatus{DryRun: e.cfg.Rails.DryRun, Adapters: []enforce.AdapterStatus{}}
 	if e.reconciler != nil {
 		st.Adapters, st.ReconciledAt = e.reconciler.Status()
@@ -326,6 +353,13 @@ func (e *enforcement) EnforcementStatus(context.Context) (any, error) {
 	}
 	if e.verifier != nil {
 		st.Verify = e.verifier.Status()
+	}
+	if e.bgp != nil {
+		bs, err := e.bgp.Status(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st.BGP = &bs
 	}
 	return st, nil
 }
