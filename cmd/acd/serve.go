@@ -37,8 +37,10 @@ listener with Prometheus metrics at /metrics (127.0.0.1:8080 by default).
 Without -c, runs on the embedded defaults; every key can also be set from
 the environment (ACD_HTTP_LISTEN=127.0.0.1:9090, see 'acd config dump').
 
-SIGHUP reloads the domestic address space (screen.domestic); if the new
-files are bad, the error is logged and the old space stays in force.
+SIGHUP reloads the domestic address space (screen.domestic) and the
+never-act networks (enforce.rails.never_act: actions they now cover are
+withdrawn at once); if the new files are bad, the error is logged and the
+old ones stay in force.
 SIGINT or SIGTERM stops it gracefully: the sockets close, what was already
 received is decoded and handed on, then the process exits.
 
@@ -98,6 +100,15 @@ wait:
 			if err := srv.screen.Reload(); err != nil {
 				log.Error("reload failed", "error", err)
 			}
+			// Reload the never-act networks: actions they now cover are
+			// retracted.
+			if srv.enforcement != nil {
+				if nlc, err := loadConfig(lc.path, e.environ()); err != nil {
+					log.Error("reload of enforce.rails.never_act failed; the old networks stay", "error", err)
+				} else {
+					srv.enforcement.reloadNeverAct(nlc.Enforce.Rails.NeverAct)
+				}
+			}
 		}
 	}
 	log.Info("shutting down")
@@ -122,6 +133,8 @@ type server struct {
 	detect *detect.Engine
 	ingest *ingestSink
 	store  *storeComponent
+	// enforcement is nil when the cases (and so enforcement) are off.
+	enforcement *enforcement
 }
 
 // newServer wires the components; it does no I/O.
@@ -172,6 +185,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	var (
 		caseSvc   cases.Service
 		enfStatus api.Enforcement
+		enfRef    *enforcement
 	)
 	if casesEnabled(cfg.Cases) {
 		enf, err := newEnforcement(cfg.Enforce, cfg.Cases.OwnedPrefixes, log.With("component", "enforce"), reg, screen, auditKey)
@@ -183,6 +197,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		reid.cases = casesComp
 		caseSvc = casesComp
 		enfStatus = enf
+		enfRef = enf
 	} else {
 		log.Warn("cases disabled: cases.commissioners names no commissioner keys (or fewer than cases.quorum); the cases API answers 503",
 			"quorum", cfg.Cases.Quorum, "commissioner_keys", len(cfg.Cases.Commissioners))
@@ -206,7 +221,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		daemon.Named{Name: "detect", Component: eng},
 		daemon.Named{Name: "screen", Component: screen},
 		daemon.Named{Name: "collect", Component: coll})...)
-	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest, store: st}, nil
+	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest, store: st, enforcement: enfRef}, nil
 }
 
 // ingestSink is the end of the record path: it counts what screening and

@@ -53,10 +53,9 @@ func (c *casesComponent) Start(ctx context.Context) error {
 	if c.enf.cfg.RecordOnly {
 		c.log.Warn("enforce.record_only: approved actions without a configured adapter pass the gate and are recorded, but nothing is carried out")
 	}
-	rails := c.enf.cfg.Rails
 	var svc *store.Cases
 	// NewCases keeps a copy of the gatekeeper: everything is set first.
-	gk := &enforce.Gatekeeper{Gate: gate, Adapters: c.enf.adapters, Rails: &rails,
+	gk := &enforce.Gatekeeper{Gate: gate, Adapters: c.enf.adapters, Rails: c.enf.rails,
 		Active: func(ctx context.Context) (int, error) { return svc.InEffectCount(ctx) }}
 	svc, err = store.NewCases(db, gk, c.policy, nil)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,6 +135,8 @@ type enforcement struct {
 	bgp         *bgp.Speaker
 	reid        *reidentify.Adapter
 	dossiers    *lateDossiers
+	rails       *enforce.Rails
+	never       atomic.Pointer[[]netip.Prefix]
 	verifier    *verify.Verifier
 	verifyEvery time.Duration
 	watchStop   context.CancelFunc
@@ -143,6 +147,14 @@ type enforcement struct {
 // newEnforcement builds the adapters; it does no I/O.
 func newEnforcement(cfg enforceConfig, owned []netip.Prefix, log *slog.Logger, reg prometheus.Registerer, screen *minimize.Screen, key ed25519.PrivateKey) (*enforcement, error) {
 	e := &enforcement{cfg: cfg, log: log, reg: reg, adapters: cfg.Adapters(), dossiers: &lateDossiers{}}
+	// The rails the gatekeeper and the reconciler share; the never-act
+	// networks can be reloaded (SIGHUP) while acd runs.
+	rails := cfg.Rails
+	never := slices.Clone(rails.NeverAct)
+	e.never.Store(&never)
+	rails.NeverAct = nil
+	rails.Dynamic = func() []netip.Prefix { return *e.never.Load() }
+	e.rails = &rails
 	// Re-identification goes through the screening stage, which checks
 	// the authorization again itself; its results and dossiers come from
 	// the cases once they run (start).
@@ -280,8 +292,7 @@ func (e *enforcement) start(ctx context.Context, db *store.DB, svc *store.Cases)
 			return fmt.Errorf("enforce: %s: %w", p.Name, err)
 		}
 	}
-	rails := e.cfg.Rails
-	e.reconciler = &enforce.Reconciler{Desired: svc.InEffect, Adapters: e.adapters, Rails: &rails, Retract: svc.Retract,
+	e.reconciler = &enforce.Reconciler{Desired: svc.InEffect, Adapters: e.adapters, Rails: e.rails, Retract: svc.Retract,
 		Every: e.cfg.ReconcileEvery, Log: e.log.With("part", "reconcile"), Registerer: e.reg}
 	if err := e.reconciler.Start(ctx); err != nil {
 		e.stopParts()
@@ -301,6 +312,18 @@ func (e *enforcement) start(ctx context.Context, db *store.DB, svc *store.Cases)
 		e.log.Warn("no enforcement adapter is configured: approved actions are refused at execution (configure enforce.crowdsec, … or enforce.record_only)")
 	}
 	return nil
+}
+
+// reloadNeverAct puts never in force as the never-act networks (a
+// configuration reload) and has the reconciler retract at once what they
+// now cover.
+func (e *enforcement) reloadNeverAct(never []netip.Prefix) {
+	never = slices.Clone(never)
+	e.never.Store(&never)
+	e.log.Info("never-act networks reloaded", "networks", len(never))
+	if e.reconciler != nil {
+		e.reconciler.Kick()
+	}
 }
 
 func (e *enforcement) stop() {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/store"
 )
 
@@ -231,7 +232,7 @@ func (h *handler) getPayload(w http.ResponseWriter, r *http.Request) {
 }
 
 // refusals maps the service's typed refusals to a status: separation of
-// duties is 403, a refused transition or gate refusal 409.
+// duties is 403, a refused transition, gate refusal or safety rail 409.
 var refusals = []struct {
 	err    error
 	status int
@@ -245,6 +246,7 @@ var refusals = []struct {
 	{cases.ErrQuorum, http.StatusConflict},
 	{cases.ErrScope, http.StatusConflict},
 	{cases.ErrWindow, http.StatusConflict},
+	{enforce.ErrRail, http.StatusConflict},
 }
 
 // caseError answers a service error: a typed refusal with its status
