@@ -18,6 +18,13 @@ var debianPackage = map[string]string{
 	"nfcapd":    "nfdump",
 	"nfdump":    "nfdump",
 	"tcpdump":   "tcpdump",
+	"bird":      "bird2",
+	"birdc":     "bird2",
+	"unbound":   "unbound",
+	"nft":       "nftables",
+	"ip":        "iproute2",
+
+	"crowdsec-firewall-bouncer": "crowdsec-firewall-bouncer",
 }
 
 // Require returns the path of each named peer binary, in order. When one
@@ -37,7 +44,7 @@ func Require(t testing.TB, bins ...string) []string {
 			pkg = bin
 		}
 		if os.Getenv(IntegrationEnv) == "1" {
-			t.Fatalf("peer %s not found (%v); install it: apt-get install %s", bin, err, pkg)
+			t.Fatalf("peer %s not found (%v); install it: scripts/install-peers.sh (apt-get install %s)", bin, err, pkg)
 			continue // only reached with a fake testing.TB
 		}
 		t.Skipf("peer %s not installed (apt-get install %s); set %s=1 to make this a failure", bin, pkg, IntegrationEnv)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/peertest"
 )
 
 // Integration tests against a real BIRD 2 on loopback: BIRD (AS 65001,
@@ -18,11 +19,11 @@ import (
 
 // birdPair starts BIRD and a speaker peering with it, and waits for the
 // session.
-func birdPair(t testing.TB) (*bird, *Speaker) {
+func birdPair(t testing.TB) (*peertest.BIRD, *Speaker) {
 	t.Helper()
-	b := startBIRD(t, 65001, 65000)
-	s := startSpeaker(t, testConfig(b.neighbor()))
-	b.waitFor("the BGP session with acd", b.established)
+	b := peertest.StartBIRD(t, 65001, 65000)
+	s := startSpeaker(t, testConfig(neighbor(b)))
+	b.WaitFor("the BGP session with acd", b.Established)
 	return b, s
 }
 
@@ -48,8 +49,8 @@ func TestBIRDRTBH(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out string
-			b.waitFor(tc.prefix+" in BIRD", func() bool {
-				out = b.route(tc.table, tc.prefix)
+			b.WaitFor(tc.prefix+" in BIRD", func() bool {
+				out = b.Route(tc.table, tc.prefix)
 				return strings.Contains(out, tc.prefix)
 			})
 			t.Logf("apply → visible in BIRD: %s", time.Since(start))
@@ -66,7 +67,7 @@ func TestBIRDRTBH(t *testing.T) {
 			if err := s.Withdraw(ctx, c, c.Actions[0]); err != nil {
 				t.Fatal(err)
 			}
-			b.waitFor(tc.prefix+" gone from BIRD", func() bool { return !strings.Contains(b.route(tc.table, tc.prefix), tc.prefix) })
+			b.WaitFor(tc.prefix+" gone from BIRD", func() bool { return !strings.Contains(b.Route(tc.table, tc.prefix), tc.prefix) })
 		})
 	}
 }
@@ -101,8 +102,8 @@ func TestBIRDFlowSpec(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out string
-			b.waitFor(tc.rule+" in BIRD", func() bool {
-				out = b.table(tc.table)
+			b.WaitFor(tc.rule+" in BIRD", func() bool {
+				out = b.Table(tc.table)
 				return strings.Contains(out, tc.rule)
 			})
 			t.Logf("apply → visible in BIRD: %s", time.Since(start))
@@ -114,7 +115,7 @@ func TestBIRDFlowSpec(t *testing.T) {
 			if err := s.Withdraw(ctx, c, tc.a); err != nil {
 				t.Fatal(err)
 			}
-			b.waitFor(tc.rule+" gone from BIRD", func() bool { return !strings.Contains(b.table(tc.table), tc.rule) })
+			b.WaitFor(tc.rule+" gone from BIRD", func() bool { return !strings.Contains(b.Table(tc.table), tc.rule) })
 		})
 	}
 }
@@ -134,25 +135,25 @@ func TestBIRDDrift(t *testing.T) {
 		}
 	}
 	visible := func() bool {
-		return strings.Contains(b.route("master4", "203.0.113.9/32"), "203.0.113.9/32") &&
-			strings.Contains(b.table("flowtab4"), "flow4 { src 198.51.100.9/32; proto 17; }")
+		return strings.Contains(b.Route("master4", "203.0.113.9/32"), "203.0.113.9/32") &&
+			strings.Contains(b.Table("flowtab4"), "flow4 { src 198.51.100.9/32; proto 17; }")
 	}
-	b.waitFor("the routes in BIRD", visible)
+	b.WaitFor("the routes in BIRD", visible)
 
 	restart := time.Now()
-	b.kill()
-	b.start()
-	b.waitFor("the session after BIRD's restart", b.established)
-	b.waitFor("the routes in BIRD after its restart", visible)
+	b.Kill()
+	b.Start()
+	b.WaitFor("the session after BIRD's restart", b.Established)
+	b.WaitFor("the routes in BIRD after its restart", visible)
 	t.Logf("BIRD restart → routes back: %s", time.Since(restart))
-	waitFor(t, "the reset counted", func() bool { return resets(t, s) == 1 }, nil)
+	b.WaitFor("the reset counted", func() bool { return resets(t, s) == 1 })
 
-	b.birdc("disable", "acd")
-	waitFor(t, "the second reset counted", func() bool { return resets(t, s) == 2 }, nil)
+	birdc(t, b, "disable", "acd")
+	b.WaitFor("the second reset counted", func() bool { return resets(t, s) == 2 })
 	enable := time.Now()
-	b.birdc("enable", "acd")
-	b.waitFor("the session after enable", b.established)
-	b.waitFor("the routes in BIRD after enable", visible)
+	birdc(t, b, "enable", "acd")
+	b.WaitFor("the session after enable", b.Established)
+	b.WaitFor("the routes in BIRD after enable", visible)
 	t.Logf("birdc enable → routes back: %s", time.Since(enable))
 
 	st, err := s.Status(ctx)
@@ -165,7 +166,7 @@ func TestBIRDDrift(t *testing.T) {
 	}
 
 	behind(t, s, c.Actions[0], true)
-	b.waitFor("the host route gone from BIRD", func() bool { return !strings.Contains(b.route("master4", "203.0.113.9/32"), "203.0.113.9/32") })
+	b.WaitFor("the host route gone from BIRD", func() bool { return !strings.Contains(b.Route("master4", "203.0.113.9/32"), "203.0.113.9/32") })
 	d, err := s.Sync(ctx, items(c))
 	if err != nil {
 		t.Fatal(err)
@@ -177,7 +178,7 @@ func TestBIRDDrift(t *testing.T) {
 	if !strings.Contains(strings.Join(d.Details, "\n"), "2 BGP session reset(s)") {
 		t.Errorf("drift details %q do not report the 2 resets", d.Details)
 	}
-	b.waitFor("the host route back in BIRD", visible)
+	b.WaitFor("the host route back in BIRD", visible)
 }
 
 func resets(t testing.TB, s *Speaker) int {
@@ -208,9 +209,9 @@ func TestBIRDRefusals(t *testing.T) {
 	if err := s.Apply(ctx, ok, ok.Actions[0]); err != nil {
 		t.Fatal(err)
 	}
-	b.waitFor("the accepted route", func() bool { return strings.Contains(b.route("master4", "203.0.113.1/32"), "203.0.113.1/32") })
+	b.WaitFor("the accepted route", func() bool { return strings.Contains(b.Route("master4", "203.0.113.1/32"), "203.0.113.1/32") })
 	for _, table := range []string{"master4", "master6", "flowtab4", "flowtab6"} {
-		out := b.table(table)
+		out := b.Table(table)
 		if n := strings.Count(out, "[acd "); n != map[string]int{"master4": 1}[table] {
 			t.Errorf("BIRD table %s has %d routes from acd:\n%s", table, n, out)
 		}
@@ -232,15 +233,15 @@ func BenchmarkApplyToBIRD(b *testing.B) {
 		if err := s.Apply(ctx, c, c.Actions[0]); err != nil {
 			b.Fatal(err)
 		}
-		br.waitFor(target, func() bool {
+		br.WaitFor(target, func() bool {
 			polls++
-			return strings.Contains(br.route("master4", target+"/32"), target+"/32")
+			return strings.Contains(br.Route("master4", target+"/32"), target+"/32")
 		})
 		b.StopTimer()
 		if err := s.Withdraw(ctx, c, c.Actions[0]); err != nil {
 			b.Fatal(err)
 		}
-		br.waitFor(target+" gone", func() bool { return !strings.Contains(br.route("master4", target+"/32"), target+"/32") })
+		br.WaitFor(target+" gone", func() bool { return !strings.Contains(br.Route("master4", target+"/32"), target+"/32") })
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(polls)/float64(i), "polls/op")
@@ -255,11 +256,11 @@ func TestBIRDStop(t *testing.T) {
 	if err := s.Apply(ctx, c, c.Actions[0]); err != nil {
 		t.Fatal(err)
 	}
-	b.waitFor("the route in BIRD", func() bool { return strings.Contains(b.route("master4", "203.0.113.5/32"), "203.0.113.5/32") })
+	b.WaitFor("the route in BIRD", func() bool { return strings.Contains(b.Route("master4", "203.0.113.5/32"), "203.0.113.5/32") })
 	s.Stop()
-	b.waitFor("the session closed", func() bool { return !b.established() })
-	if out := b.birdc("show", "protocols", "all", "acd"); !strings.Contains(out, "Received: Peer de-configured") {
+	b.WaitFor("the session closed", func() bool { return !b.Established() })
+	if out := birdc(t, b, "show", "protocols", "all", "acd"); !strings.Contains(out, "Received: Peer de-configured") {
 		t.Errorf("BIRD did not receive a CEASE (peer de-configured):\n%s", out)
 	}
-	b.waitFor("the route gone", func() bool { return !strings.Contains(b.route("master4", "203.0.113.5/32"), "203.0.113.5/32") })
+	b.WaitFor("the route gone", func() bool { return !strings.Contains(b.Route("master4", "203.0.113.5/32"), "203.0.113.5/32") })
 }
