@@ -15,6 +15,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/enforce"
 )
@@ -70,6 +71,21 @@ type Cases struct {
 	gk     enforce.Gatekeeper
 	policy cases.Policy
 	now    func() time.Time
+	notify func(notify.Event)
+}
+
+// OnEvent has f told, after the commit, of what people must learn at
+// once: an emergency activation (the commission reviews), a rollback, an
+// action judged ineffective (the analysts). Set it before use.
+func (s *Cases) OnEvent(f func(notify.Event)) { s.notify = f }
+
+// tell calls the OnEvent function, if any.
+func (s *Cases) tell(event string, c cases.Case, by, reason, audience string) {
+	if s.notify == nil {
+		return
+	}
+	s.notify(notify.Event{Event: event, Case: c.ID, State: string(c.State), Target: c.Target.String(), At: s.now().UTC(),
+		By: by, ReviewBy: c.Flags.ReviewBy, Reason: reason, Audience: audience})
 }
 
 var _ cases.Service = (*Cases)(nil)

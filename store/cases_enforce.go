@@ -9,6 +9,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/enforce"
 )
 
@@ -128,7 +129,9 @@ func (s *Cases) Verified(ctx context.Context, id string, v cases.Verdict, figure
 		v.At = s.now()
 	}
 	v.At = v.At.UTC()
-	return s.change(ctx, id, func(tx *sql.Tx, c *cases.Case) error {
+	var escalate bool
+	c, err := s.change(ctx, id, func(tx *sql.Tx, c *cases.Case) error {
+		escalate = false
 		if v.Action < 0 || v.Action >= len(c.Actions) {
 			return fmt.Errorf("store: case %s has no action %d", id, v.Action)
 		}
@@ -137,6 +140,7 @@ func (s *Cases) Verified(ctx context.Context, id string, v cases.Verdict, figure
 			if err := c.Apply(cases.Change{Event: ev, By: verifyActor, At: v.At, Reason: v.Reason}); err != nil {
 				return err
 			}
+			escalate = ev == cases.EventIneffective
 		}
 		kv := []any{audit.DataType, string(c.Actions[v.Action].Type), "action", v.Action, "verdict", v.Verdict,
 			"reason", v.Reason, "from", string(from)}
@@ -145,6 +149,10 @@ func (s *Cases) Verified(ctx context.Context, id string, v cases.Verdict, figure
 		}
 		return s.audit(ctx, tx, verifyActor, audit.ActionCaseVerify, *c, kv...)
 	})
+	if err == nil && escalate {
+		s.tell(notify.EventIneffective, c, verifyActor, v.Reason, "analysts")
+	}
+	return c, err
 }
 
 // verifyActor is the audit actor of the verify stage.

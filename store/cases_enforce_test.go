@@ -10,6 +10,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/enforce/crowdsec"
 )
@@ -176,6 +177,8 @@ func TestCasesVerified(t *testing.T) {
 	if _, err := e.cs.Execute(ctx, c.ID, 0, "otto", ct0); err != nil {
 		t.Fatal(err)
 	}
+	var events []notify.Event
+	e.cs.OnEvent(func(ev notify.Event) { events = append(events, ev) })
 	figs := map[string]any{"before_flows_per_min": 12.5, "after_flows_per_min": 0.0}
 	got, err := e.cs.Verified(ctx, c.ID, cases.Verdict{Action: 0, Verdict: cases.VerdictEffective, At: ct0.Add(10 * time.Minute), Reason: "flows fell by 100%"}, figs)
 	if err != nil || got.State != cases.StateEffective || len(got.Verdicts) != 1 {
@@ -184,6 +187,9 @@ func TestCasesVerified(t *testing.T) {
 	got, err = e.cs.Verified(ctx, c.ID, cases.Verdict{Action: 0, Verdict: cases.VerdictIneffective, Reason: "traffic resumed"}, nil)
 	if err != nil || got.State != cases.StateIneffective {
 		t.Fatalf("ineffective: %s %v", got.State, err)
+	}
+	if len(events) != 1 || events[0].Event != notify.EventIneffective || events[0].Audience != "analysts" || events[0].Reason != "traffic resumed" {
+		t.Fatalf("escalation = %+v", events)
 	}
 	if _, err := e.cs.Verified(ctx, c.ID, cases.Verdict{Action: 7, Verdict: cases.VerdictEffective}, nil); err == nil {
 		t.Error("a verdict on a missing action was accepted")

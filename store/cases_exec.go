@@ -13,6 +13,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 )
 
 // Execute runs action i of case id through the enforcement side (see
@@ -124,6 +125,9 @@ func (s *Cases) run(ctx context.Context, id string, i int, executor string, now 
 	if refused != nil {
 		return cases.Case{}, refused
 	}
+	if emergency {
+		s.tell(notify.EventEmergency, out, executor, reason, "commission")
+	}
 	return out, nil
 }
 
@@ -184,9 +188,15 @@ func (s *Cases) ReviewDue(ctx context.Context, now time.Time) ([]string, error) 
 		}
 	}
 	var (
-		done []string
-		errs []error
+		done   []string
+		rolled []cases.Case
+		errs   []error
 	)
+	defer func() {
+		for _, c := range rolled {
+			s.tell(notify.EventRollback, c, systemActor, "emergency review missed: actions rolled back", "commission")
+		}
+	}()
 	for _, id := range due {
 		_, err := s.change(ctx, id, func(tx *sql.Tx, c *cases.Case) error {
 			deadline, ok := cases.ReviewDue(*c, now)
@@ -215,6 +225,7 @@ func (s *Cases) ReviewDue(ctx context.Context, now time.Time) ([]string, error) 
 				}
 			}
 			done = append(done, id)
+			rolled = append(rolled, *c)
 			return nil
 		})
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/enforce"
 )
@@ -474,6 +476,15 @@ func TestCaseEmergencyReview(t *testing.T) {
 	if _, err := e.cs.Emergency(ctx, missed.ID, 1, "oscar", "ongoing attack", ct0); !errors.Is(err, cases.ErrQuorum) {
 		t.Fatalf("abuse report in an emergency: %v", err)
 	}
+	var (
+		evMu   sync.Mutex
+		events []string
+	)
+	e.cs.OnEvent(func(ev notify.Event) {
+		evMu.Lock()
+		defer evMu.Unlock()
+		events = append(events, ev.Event+" "+ev.Case+" "+ev.Audience)
+	})
 	for _, c := range []cases.Case{missed, reviewed} {
 		got, err := e.cs.Emergency(ctx, c.ID, 0, "oscar", "ongoing attack", ct0.Add(time.Minute))
 		if err != nil || got.State != cases.StateActive || !got.Flags.Emergency || !got.Flags.ReviewBy.Equal(ct0.Add(24*time.Hour+time.Minute)) {
@@ -526,6 +537,13 @@ func TestCaseEmergencyReview(t *testing.T) {
 	if len(calls) != 4 || calls[2].Op != "withdraw" || calls[2].Case != missed.ID || calls[3].Op != "withdraw" || calls[3].Case != reviewed.ID {
 		t.Fatalf("calls %+v", calls)
 	}
+	evMu.Lock()
+	want := []string{"case.emergency " + missed.ID + " commission", "case.emergency " + reviewed.ID + " commission",
+		"case.rollback " + missed.ID + " commission"}
+	if !slices.Equal(events, want) {
+		t.Errorf("notifications %q, want %q", events, want)
+	}
+	evMu.Unlock()
 	o, err := e.db.AuditOversight(ctx, ct0.Add(-time.Hour), ct0.Add(48*time.Hour))
 	if err != nil || o.Emergencies != 2 || o.Reviews != 1 || o.Rollbacks != 1 {
 		t.Fatalf("oversight %v %+v", err, o)

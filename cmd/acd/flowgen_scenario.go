@@ -78,40 +78,28 @@ func flowgenScenario(ctx context.Context, stderr io.Writer, o *flowgenOpts, enc 
 		if n == 0 {
 			break
 		}
-		// Wait until the batch's last record has happened.
-		if d := time.Until(time.UnixMilli(recs[n-1].Start)); d > 0 {
-			select {
-			case <-ctx.Done():
-				st.Elapsed = time.Since(start)
-				return st, ctx.Err()
-			case <-time.After(d):
-			}
-		}
-		now := time.Now()
-		pkts, buf = pkts[:0], buf[:0]
-		if enc.TemplatesDue(now) {
-			buf = enc.AppendTemplates(buf, now)
-			pkts = append(pkts, buf)
-			st.Templates++
-		}
+		// Send each record when it has happened: the records due now,
+		// then wait for the next one (a slow source — a beacon every few
+		// seconds — must not wait for a whole batch to fill up).
 		for rest := recs[:n]; len(rest) > 0; {
-			mark := len(buf)
-			var used, written int
-			buf, used, written = enc.Append(buf, rest, now)
-			rest = rest[used:]
-			pkts = append(pkts, buf[mark:])
-			st.Records += uint64(written)
-		}
-		// pkts alias buf: rebuild the views now that buf stopped growing.
-		pkts = splitViews(pkts, buf)
-		dropped, err := w.WriteBatch(pkts, now)
-		if err != nil {
-			return st, err
-		}
-		st.Packets += uint64(len(pkts))
-		st.Dropped += uint64(dropped)
-		for _, p := range pkts {
-			st.Bytes += uint64(len(p))
+			due := 0
+			now := time.Now()
+			for due < len(rest) && !time.UnixMilli(rest[due].Start).After(now) {
+				due++
+			}
+			if due == 0 {
+				select {
+				case <-ctx.Done():
+					st.Elapsed = time.Since(start)
+					return st, ctx.Err()
+				case <-time.After(time.Until(time.UnixMilli(rest[0].Start))):
+				}
+				continue
+			}
+			if err := sendDue(enc, w, rest[:due], now, &st, &pkts, &buf); err != nil {
+				return st, err
+			}
+			rest = rest[due:]
 		}
 		if o.count > 0 && st.Records >= o.count {
 			break
@@ -122,6 +110,37 @@ func flowgenScenario(ctx context.Context, stderr io.Writer, o *flowgenOpts, enc 
 		return st, ctx.Err()
 	}
 	return st, nil
+}
+
+// sendDue encodes recs, exported at now, and sends them (templates first
+// when due), counting into st; pkts and buf are reused between calls.
+func sendDue(enc flowgen.Encoder, w *flowgen.UDPWriter, recs []flow.Record, now time.Time, st *flowgen.Stats, pkts *[][]byte, buf *[]byte) error {
+	*pkts, *buf = (*pkts)[:0], (*buf)[:0]
+	if enc.TemplatesDue(now) {
+		*buf = enc.AppendTemplates(*buf, now)
+		*pkts = append(*pkts, *buf)
+		st.Templates++
+	}
+	for rest := recs; len(rest) > 0; {
+		mark := len(*buf)
+		var used, written int
+		*buf, used, written = enc.Append(*buf, rest, now)
+		rest = rest[used:]
+		*pkts = append(*pkts, (*buf)[mark:])
+		st.Records += uint64(written)
+	}
+	// pkts alias buf: rebuild the views now that buf stopped growing.
+	*pkts = splitViews(*pkts, *buf)
+	dropped, err := w.WriteBatch(*pkts, now)
+	if err != nil {
+		return err
+	}
+	st.Packets += uint64(len(*pkts))
+	st.Dropped += uint64(dropped)
+	for _, p := range *pkts {
+		st.Bytes += uint64(len(p))
+	}
+	return nil
 }
 
 // splitViews re-slices each packet view onto the final buffer (append may
