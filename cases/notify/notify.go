@@ -47,7 +47,7 @@ type Event struct {
 	Audience string `json:"audience"`
 }
 
-// Config configures the notifier (key "cases.notify").
+// Config configures the notifier (key "notify").
 type Config struct {
 	// Webhooks receive every event (POST, application/json).
 	Webhooks []string `yaml:"webhooks"`
@@ -70,14 +70,14 @@ func (c Config) Validate() error {
 	for i, w := range c.Webhooks {
 		u, err := url.Parse(w)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("cases.notify.webhooks[%d]: %q is not an http(s) URL", i, w))
+			errs = append(errs, fmt.Errorf("notify.webhooks[%d]: %q is not an http(s) URL", i, w))
 		}
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, fmt.Errorf("cases.notify.timeout must be positive"))
+		errs = append(errs, fmt.Errorf("notify.timeout must be positive"))
 	}
 	if c.Retries < 0 || c.Retries > 20 {
-		errs = append(errs, fmt.Errorf("cases.notify.retries %d: want 0 to 20", c.Retries))
+		errs = append(errs, fmt.Errorf("notify.retries %d: want 0 to 20", c.Retries))
 	}
 	return errors.Join(errs...)
 }
@@ -227,4 +227,14 @@ func redact(raw string) string {
 	}
 	u.User, u.RawQuery = nil, ""
 	return u.String()
+}
+
+// MarshalYAML writes c with the secret redacted (acd config dump).
+func (c Config) MarshalYAML() (any, error) {
+	type plain Config
+	p := plain(c)
+	if p.Secret != "" {
+		p.Secret = "<redacted>"
+	}
+	return p, nil
 }

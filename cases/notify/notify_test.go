@@ -9,12 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.yaml.in/yaml/v3"
 )
 
 func TestDeliverSignedWithRetries(t *testing.T) {
@@ -101,5 +103,12 @@ func TestGivesUpAndValidates(t *testing.T) {
 	nilN.Send(Event{}) // no webhook: nothing, no panic
 	if redact("https://u:p@example.org/h?token=1") != "https://example.org/h" {
 		t.Error("redact")
+	}
+}
+
+func TestConfigDumpRedactsSecret(t *testing.T) {
+	b, err := yaml.Marshal(Config{Webhooks: []string{"https://hooks.example/x"}, Secret: "s3cret", Timeout: time.Second})
+	if err != nil || strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "<redacted>") {
+		t.Fatalf("%s %v", b, err)
 	}
 }

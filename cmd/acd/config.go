@@ -7,6 +7,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/conf"
 	"github.com/acd-org/acd/console/web"
@@ -32,6 +33,7 @@ type config struct {
 	Cases   cases.Policy    `yaml:"cases"`
 	Enforce enforceConfig   `yaml:"enforce"`
 	Verify  verify.Config   `yaml:"verify"`
+	Notify  notify.Config   `yaml:"notify"`
 	Store   store.Config    `yaml:"store"`
 }
 
@@ -46,12 +48,13 @@ func defaultConfig() config {
 		Cases:   cases.DefaultPolicy(),
 		Enforce: defaultEnforceConfig(),
 		Verify:  verify.DefaultConfig(),
+		Notify:  notify.DefaultConfig(),
 		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate(), c.Verify.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate(), c.Verify.Validate(), c.Notify.Validate())
 }
 
 // casesValidate checks the cases policy, naming the section.

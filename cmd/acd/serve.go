@@ -18,6 +18,7 @@ import (
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/console/api"
 	"github.com/acd-org/acd/console/web"
@@ -193,7 +194,11 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 			return nil, err
 		}
 		enf.verifier, enf.verifyEvery = verifier, cfg.Verify.Interval
-		casesComp = &casesComponent{policy: cfg.Cases, enf: enf, log: log.With("component", "cases"), st: st}
+		notifier, err := notify.New(cfg.Notify, log.With("component", "notify"), reg)
+		if err != nil {
+			return nil, err
+		}
+		casesComp = &casesComponent{policy: cfg.Cases, enf: enf, notify: notifier, log: log.With("component", "cases"), st: st}
 		reid.cases = casesComp
 		caseSvc = casesComp
 		enfStatus = enf
@@ -213,7 +218,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	// the store writes the last changes before it closes.
 	comps := []daemon.Named{{Name: "store", Component: st}}
 	if casesComp != nil {
-		comps = append(comps, daemon.Named{Name: "cases", Component: casesComp})
+		comps = append(comps, daemon.Named{Name: "notify", Component: casesComp.notify}, daemon.Named{Name: "cases", Component: casesComp})
 	}
 	comps = append(comps, daemon.Named{Name: "verify", Component: verifier})
 	g := daemon.NewGroup(log, append(comps,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/enforce/reidentify"
@@ -34,6 +35,7 @@ func casesEnabled(p cases.Policy) bool {
 type casesComponent struct {
 	policy cases.Policy
 	enf    *enforcement
+	notify *notify.Notifier
 	log    *slog.Logger
 	st     *storeComponent
 
@@ -60,6 +62,9 @@ func (c *casesComponent) Start(ctx context.Context) error {
 	svc, err = store.NewCases(db, gk, c.policy, nil)
 	if err != nil {
 		return err
+	}
+	if c.notify != nil {
+		svc.OnEvent(c.notify.Send)
 	}
 	if err := c.enf.start(ctx, db, svc); err != nil {
 		return err

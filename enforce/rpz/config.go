@@ -74,6 +74,14 @@ func (s Secret) String() string { return "REDACTED" }
 // GoString hides s.
 func (s Secret) GoString() string { return `"REDACTED"` }
 
+// MarshalYAML hides s from acd config dump.
+func (s Secret) MarshalYAML() (any, error) {
+	if s == "" {
+		return "", nil
+	}
+	return "<redacted>", nil
+}
+
 // LogValue hides s from slog.
 func (s Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
 
