@@ -219,8 +219,40 @@ func (db *DB) EnableUser(ctx context.Context, name string) error {
 	return nil
 }
 
+// SetRoles replaces the roles of user name (ErrNotFound when there is no
+// such user), audited as user.roles with the roles before and after. A
+// session or request in flight keeps the roles it was authorized with;
+// every later request sees the new ones.
+func (db *DB) SetRoles(ctx context.Context, name string, roles []Role) error {
+	roles, err := normRoles(roles)
+	if err != nil {
+		return fmt.Errorf("user %q: %w", name, err)
+	}
+	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
+		var before string
+		switch err := tx.QueryRowContext(ctx, `SELECT roles FROM users WHERE name = ?`, name).Scan(&before); {
+		case errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("user %q: %w", name, ErrNotFound)
+		case err != nil:
+			return db.wrap("write user to", err)
+		}
+		if _, err := db.execTx(ctx, tx, "user", `UPDATE users SET roles = ? WHERE name = ?`, joinRoles(roles), name); err != nil {
+			return err
+		}
+		_, err := db.AuditTx(ctx, tx, audit.Entry{Action: actionUserRoles, Object: "user:" + name,
+			Data: audit.Data("before", splitRoles(before), "after", roles)})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	db.log.Info("user roles changed", "name", name, "roles", joinRoles(roles))
+	return nil
+}
+
 // Audit actions of user changes that package audit does not name.
 const (
+	actionUserRoles   = "user.roles"   // a user's roles were replaced
 	actionUserPasswd  = "user.passwd"  // a user's password was set
 	actionUserEnable  = "user.enable"  // a disabled user was enabled
 	actionLoginPolicy = "login.policy" // the login policy was set

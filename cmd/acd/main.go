@@ -62,7 +62,7 @@ func commands() []command {
 		{"case", "cases through the API: create, request, approve, execute, revoke (case --help)", runCase},
 		{"audit", "verify, export and list the audit log; oversight report", runAudit},
 		{"report", "reports for oversight bodies (report oversight)", runReport},
-		{"user", "manage users and commissioners' signing keys (user add|list|disable|passwd|key)", runUser},
+		{"user", "manage users and commissioners' signing keys (user add|list|disable|roles|passwd|key)", runUser},
 		{"version", "print the version", runVersion},
 		{"help", "show help for acd or a command", runHelp},
 	}

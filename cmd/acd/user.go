@@ -22,6 +22,7 @@ passwords are hashed with argon2id and never shown again.
   acd user list [--json]                 name, roles, created, last login, status
   acd user disable NAME                  refuse the user's logins
   acd user enable NAME                   accept them again (and lift a lockout)
+  acd user roles NAME --role R[,R...]    replace the user's roles (audited)
   acd user passwd NAME [--password-stdin]  set a new password (lifts a lockout)
   acd user keygen --out FILE             make a commissioner's signing key pair
   acd user key add NAME --pubkey FILE|BASE64   register a commissioner's public key
@@ -60,12 +61,12 @@ Exit status: 0 done; 1 the store failed, the name is taken or unknown, the
 password or key is refused; 2 usage error.`
 
 func runUser(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "user", "add|list|disable|enable|passwd|keygen|key [flags] [NAME]", userHelp)
+	fs := newFlagSet(e, "user", "add|list|disable|enable|roles|passwd|keygen|key [flags] [NAME]", userHelp)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: expected add, list, disable, enable, passwd, keygen or key", errUsage)
+		return fmt.Errorf("%w: expected add, list, disable, enable, roles, passwd, keygen or key", errUsage)
 	}
 	sub, rest := fs.Arg(0), fs.Args()[1:]
 	switch sub {
@@ -77,12 +78,14 @@ func runUser(ctx context.Context, e *env, args []string) error {
 		return runUserEnable(ctx, e, sub, rest)
 	case "passwd":
 		return runUserPasswd(ctx, e, rest)
+	case "roles":
+		return runUserRoles(ctx, e, rest)
 	case "keygen":
 		return runUserKeygen(ctx, e, rest)
 	case "key":
 		return runUserKey(ctx, e, rest)
 	}
-	return fmt.Errorf("%w: unknown subcommand %q (add, list, disable, enable, passwd, keygen, key)", errUsage, sub)
+	return fmt.Errorf("%w: unknown subcommand %q (add, list, disable, enable, roles, passwd, keygen, key)", errUsage, sub)
 }
 
 func runUserAdd(ctx context.Context, e *env, args []string) error {
@@ -120,6 +123,38 @@ Examples:
 			return err
 		}
 		return reportPassword(e, *fromStdin, password, fmt.Sprintf("user %q (roles %s) created in %s", name, joinRoleNames(roles), db.Path()))
+	})
+}
+
+func runUserRoles(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "user roles", "--role R[,R...] [-c FILE] NAME", `
+Replace the roles of the user NAME (audited as user.roles, with the roles
+before and after). Requests already authorized keep their roles; every
+later request sees the new ones. A commissioner's signing keys stay
+registered: revoke them (acd user key revoke) if their approvals must no
+longer count.
+
+Example:
+  acd user roles ann --role analyst,auditor`)
+	role := fs.String("role", "", "the user's new `roles`, comma-separated")
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	name, err := oneArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	if *role == "" {
+		return fmt.Errorf("%w: --role is required", errUsage)
+	}
+	roles, err := store.ParseRoles(*role)
+	if err != nil {
+		return fmt.Errorf("%w: --role: %v", errUsage, err)
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		if err := db.SetRoles(ctx, name, roles); err != nil {
+			return noUser(err, name)
+		}
+		fmt.Fprintf(e.stdout, "user %q now has the roles %s\n", name, joinRoleNames(roles))
+		return nil
 	})
 }
 

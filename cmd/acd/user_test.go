@@ -265,3 +265,26 @@ func TestReadPassword(t *testing.T) {
 		}
 	}
 }
+
+func TestUserRoles(t *testing.T) {
+	dir := t.TempDir()
+	environ := []string{"ACD_STORE_PATH=" + dir + "/acd.db"}
+	if code, _, errOut := runCmd(t, environ, "user", "add", "ann", "--role", "analyst"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, out, errOut := runCmd(t, environ, "user", "roles", "ann", "--role", "analyst,auditor"); code != 0 || !strings.Contains(out, "analyst,auditor") {
+		t.Fatalf("roles: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := runCmd(t, environ, "user", "list"); code != 0 || !strings.Contains(out, "analyst,auditor") {
+		t.Fatalf("list after roles: %s", out)
+	}
+	if code, _, errOut := runCmd(t, environ, "user", "roles", "nobody", "--role", "analyst"); code != 1 || !strings.Contains(errOut, "acd user list") {
+		t.Errorf("unknown user: %d %s", code, errOut)
+	}
+	if code, _, _ := runCmd(t, environ, "user", "roles", "ann", "--role", "wizard"); code != 2 {
+		t.Errorf("bad role: exit %d", code)
+	}
+	if code, out, _ := runCmd(t, environ, "audit", "list", "--action", "user.roles"); code != 0 || !strings.Contains(out, "user:ann") {
+		t.Errorf("audit: %s", out)
+	}
+}
