@@ -78,9 +78,21 @@ func (n *NetNS) Listen(addr string) (net.Listener, error) {
 		err error
 	)
 	done := make(chan struct{})
-	go func() { // a thread of its own, thrown away: it never returns to the host namespace's pool
+	go func() {
 		defer close(done)
+		// The thread is moved back to its namespace and unlocked. Were
+		// it left locked in n, the runtime would discard it, except the
+		// main thread, which it parks for good: then /proc/self/net
+		// (the thread-group leader's, so /proc/net/udp) would show n's
+		// sockets for the rest of the test binary. If it cannot be moved
+		// back it stays locked and is discarded (or parked).
 		runtime.LockOSThread()
+		orig, oerr := netns.Get()
+		if oerr != nil {
+			err = fmt.Errorf("open the current namespace: %w", oerr)
+			return
+		}
+		defer orig.Close()
 		h, herr := netns.GetFromName(n.Name)
 		if herr != nil {
 			err = fmt.Errorf("open namespace %s: %w", n.Name, herr)
@@ -92,9 +104,14 @@ func (n *NetNS) Listen(addr string) (net.Listener, error) {
 			return
 		}
 		ln, err = net.Listen("tcp", addr)
-		// The thread stays locked and ends with the goroutine: the
-		// runtime discards it instead of reusing a thread in another
-		// namespace.
+		if serr := netns.Set(orig); serr != nil {
+			if ln != nil {
+				_ = ln.Close()
+			}
+			ln, err = nil, fmt.Errorf("leave namespace %s: %w", n.Name, serr)
+			return
+		}
+		runtime.UnlockOSThread()
 	}()
 	<-done
 	return ln, err
