@@ -35,6 +35,14 @@ type caseFixture struct {
 
 func newCaseFixture(t *testing.T) *caseFixture {
 	t.Helper()
+	return newCaseFixtureWith(t, "enforce: {record_only: true}\n", "")
+}
+
+// newCaseFixtureWith is newCaseFixture with more configuration: rest
+// (the enforcement sections and anything else) and screen's extra keys
+// (e.g. "domestic: {add: [...]}").
+func newCaseFixtureWith(t *testing.T, rest, screenExtra string) *caseFixture {
+	t.Helper()
 	bin := buildAcd(t)
 	dir := t.TempDir()
 	screenKey := filepath.Join(dir, "screen.key")
@@ -64,14 +72,14 @@ http: {listen: 127.0.0.1:0}
 collect:
   netflow: {listen: ["127.0.0.1:0"]}
   sflow: {listen: ["127.0.0.1:0"]}
-screen: {key: {file: `+screenKey+`}}
+screen: {key: {file: `+screenKey+`}`+screenExtra+`}
 store: {path: `+filepath.Join(dir, "acd.db")+`}
 cases:
   quorum: 2
   commissioners: [`+strings.Join(ids, ", ")+`]
   emergency_operators: [op1]
-enforce: {record_only: true}
-`), 0o600); err != nil {
+  owned_prefixes: [198.18.0.0/15]
+`+rest), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Users (each gets a generated password, printed once) and keys.
