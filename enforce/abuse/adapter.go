@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/acd-org/acd/enforce/ledger"
 	"log/slog"
 	"net/mail"
 	"os"
@@ -47,7 +48,7 @@ type Reporter struct {
 	deps Deps
 	from *mail.Address
 
-	ledger ledger
+	ledger ledger.Ledger
 	// sending serializes Apply: one report at a time, so that the
 	// ledger check and the send of one item cannot interleave.
 	sending sync.Mutex
@@ -78,7 +79,7 @@ func New(cfg Config, deps Deps) (*Reporter, error) {
 	if cfg.Organization == "" {
 		cfg.Organization = "acd"
 	}
-	return &Reporter{cfg: cfg, deps: deps, from: from, ledger: ledger{dir: cfg.StateDir}}, nil
+	return &Reporter{cfg: cfg, deps: deps, from: from, ledger: ledger.Ledger{Dir: cfg.StateDir, Prefix: "abuse"}}, nil
 }
 
 // Start reads the contacts (list, then file), creates the state
@@ -168,10 +169,10 @@ func (r *Reporter) Apply(ctx context.Context, c cases.Case, a cases.Action) erro
 	if k := a.Target.Kind(); k != cases.KindAddress && k != cases.KindPrefix {
 		return fmt.Errorf("%w: target %s of case %s is not an address or a prefix", ErrUnsupported, a.Target, c.ID)
 	}
-	if !safeID(c.ID) {
+	if !ledger.SafeID(c.ID) {
 		return fmt.Errorf("abuse: case id %q has characters other than letters, digits, '-', '_' and '.'", c.ID)
 	}
-	idx, err := actionIndex(c, a)
+	idx, err := ledger.ActionIndex(c, a)
 	if err != nil {
 		return fmt.Errorf("abuse: %w", err)
 	}
@@ -184,7 +185,7 @@ func (r *Reporter) Apply(ctx context.Context, c cases.Case, a cases.Action) erro
 		return errors.New("abuse: the reporter is not started")
 	}
 	item := enforce.ItemKey(c.ID, idx)
-	if done, err := r.ledger.has(c.ID, c.Version, idx); err != nil || done {
+	if done, err := r.ledger.Has(c.ID, c.Version, idx); err != nil || done {
 		if done {
 			r.deps.Logger.Info("abuse report already sent", "item", item, "version", c.Version)
 		}
@@ -205,7 +206,7 @@ func (r *Reporter) Apply(ctx context.Context, c cases.Case, a cases.Action) erro
 	sum := sha256.Sum256(msg)
 	e := entry{Case: c.ID, Version: c.Version, Action: idx, Target: a.Target.String(), Recipient: rep.To,
 		MessageID: rep.MessageID, SHA256: hex.EncodeToString(sum[:]), SentAt: fmtTime(r.deps.Now()), Via: via}
-	if err := r.ledger.record(e); err != nil {
+	if err := r.ledger.Record(e.Case, e.Version, e.Action, e); err != nil {
 		return fmt.Errorf("abuse: %s: report sent to %s but not recorded (it may be sent again): %w", item, rep.To, err)
 	}
 	r.deps.Logger.Info("abuse report sent", "item", item, "version", c.Version, "target", a.Target.String(),
@@ -254,5 +255,5 @@ func (r *Reporter) deliver(ctx context.Context, s *smtpSender, rep *report, idx 
 		return "smtp " + r.cfg.SMTP.Relay, s.send(ctx, to.Address, msg)
 	}
 	name := fmt.Sprintf("acd-%s-v%d-a%d.eml", c.ID, c.Version, idx)
-	return "dir " + name, writeAtomic(r.cfg.Dir, name, msg)
+	return "dir " + name, ledger.WriteAtomic(r.cfg.Dir, name, msg)
 }

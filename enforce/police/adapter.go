@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/acd-org/acd/enforce/ledger"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -48,7 +49,7 @@ type Sender struct {
 	cfg      Config
 	deps     Deps
 	channels map[string]string // name → dir
-	ledger   ledger
+	ledger   ledger.Ledger
 
 	mu      sync.Mutex // serializes Apply and guards started
 	started bool
@@ -76,7 +77,7 @@ func New(cfg Config, deps Deps) (*Sender, error) {
 	if cfg.Organization == "" {
 		cfg.Organization = "acd"
 	}
-	s := &Sender{cfg: cfg, deps: deps, channels: map[string]string{}, ledger: ledger{dir: cfg.StateDir}}
+	s := &Sender{cfg: cfg, deps: deps, channels: map[string]string{}, ledger: ledger.Ledger{Dir: cfg.StateDir, Prefix: "police"}}
 	for _, ch := range cfg.Channels {
 		s.channels[ch.Name] = ch.Dir
 	}
@@ -126,10 +127,10 @@ func (s *Sender) Apply(ctx context.Context, c cases.Case, a cases.Action) error 
 	if !ok {
 		return fmt.Errorf("%w: %q (case %s): only configured channels receive packages", ErrUnknownChannel, a.Scope.Recipient, c.ID)
 	}
-	if !safeID(c.ID) {
+	if !ledger.SafeID(c.ID) {
 		return fmt.Errorf("police: case id %q has characters other than letters, digits, '-', '_' and '.'", c.ID)
 	}
-	idx, err := actionIndex(c, a)
+	idx, err := ledger.ActionIndex(c, a)
 	if err != nil {
 		return fmt.Errorf("police: %w", err)
 	}
@@ -139,7 +140,7 @@ func (s *Sender) Apply(ctx context.Context, c cases.Case, a cases.Action) error 
 		return errors.New("police: the sender is not started")
 	}
 	item := enforce.ItemKey(c.ID, idx)
-	if done, err := s.ledger.has(c.ID, c.Version, idx); err != nil || done {
+	if done, err := s.ledger.Has(c.ID, c.Version, idx); err != nil || done {
 		if done {
 			s.deps.Logger.Info("evidence package already handed over", "item", item, "version", c.Version)
 		}
@@ -156,7 +157,7 @@ func (s *Sender) Apply(ctx context.Context, c cases.Case, a cases.Action) error 
 	sum := sha256.Sum256(pkg)
 	e := entry{Case: c.ID, Version: c.Version, Action: idx, Channel: a.Scope.Recipient, File: name,
 		SHA256: hex.EncodeToString(sum[:]), HandedAt: s.deps.Now().UTC().Format(time.RFC3339Nano)}
-	if err := s.ledger.record(e); err != nil {
+	if err := s.ledger.Record(e.Case, e.Version, e.Action, e); err != nil {
 		return fmt.Errorf("police: %s: package written but not recorded: %w", item, err)
 	}
 	s.deps.Logger.Info("evidence package handed over", "item", item, "version", c.Version, "channel", a.Scope.Recipient,
@@ -193,7 +194,7 @@ func (s *Sender) write(ctx context.Context, c cases.Case, a cases.Action, idx in
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(dir, name, pkg); err != nil {
+	if err := ledger.WriteAtomic(dir, name, pkg); err != nil {
 		return nil, err
 	}
 	return pkg, nil
