@@ -259,6 +259,42 @@ func (b *Book) Add(f Finding) Suspect {
 	return c
 }
 
+// Withdraw removes the evidence detector gave for suspect k (a partner
+// revoked its indicator) and returns the suspect as it is left, and
+// whether anything was withdrawn. A suspect left without evidence leaves
+// the book; the sink still sees it, with no evidence and score 0, so that
+// a store forgets it too.
+func (b *Book) Withdraw(k Key, detector string) (Suspect, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.m[k]
+	if s == nil {
+		return Suspect{}, false
+	}
+	n := len(s.Evidence)
+	s.Evidence = slices.DeleteFunc(s.Evidence, func(e Evidence) bool { return e.Detector == detector })
+	if len(s.Evidence) == n {
+		return s.Clone(), false
+	}
+	s.Roles = s.Roles[:0]
+	for _, e := range s.Evidence {
+		if !slices.Contains(s.Roles, e.Role) {
+			s.Roles = append(s.Roles, e.Role)
+		}
+	}
+	slices.Sort(s.Roles)
+	s.rescore()
+	s.Updated = b.now().UTC()
+	if len(s.Evidence) == 0 {
+		delete(b.m, k)
+	}
+	c := s.Clone()
+	if b.sink != nil {
+		b.sink.Suspected(c)
+	}
+	return c, true
+}
+
 func (b *Book) evictLocked() {
 	var victim *Suspect
 	n := 0

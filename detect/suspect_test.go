@@ -161,3 +161,28 @@ func TestSuspectJSONRoundTrip(t *testing.T) {
 		t.Error("ParseKey accepted garbage")
 	}
 }
+
+func TestBookWithdraw(t *testing.T) {
+	var seen []Suspect
+	b := NewBook(10, sinkFunc(func(s Suspect) { seen = append(seen, s) }))
+	k, _ := ParseKey("198.51.100.7")
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	b.Add(Finding{Addr: k.Addr, Role: RoleC2, Evidence: Evidence{Detector: "partner:us", Score: 0.6, Reason: "shared", First: at, Last: at}})
+	b.Add(Finding{Addr: k.Addr, Role: RoleScanner, Evidence: Evidence{Detector: "scan", Score: 0.5, Reason: "scan", First: at, Last: at}})
+	s, ok := b.Withdraw(k, "partner:us")
+	if !ok || len(s.Evidence) != 1 || len(s.Roles) != 1 || s.Roles[0] != RoleScanner || s.Score != 0.5 {
+		t.Fatalf("after withdrawing the partner's evidence: %+v %v", s, ok)
+	}
+	if _, ok := b.Withdraw(k, "partner:us"); ok {
+		t.Error("withdrawn twice")
+	}
+	if s, ok := b.Withdraw(k, "scan"); !ok || len(s.Evidence) != 0 || s.Score != 0 {
+		t.Fatalf("last evidence withdrawn: %+v", s)
+	}
+	if _, ok := b.Get(k); ok || b.Len() != 0 {
+		t.Error("a suspect without evidence stayed in the book")
+	}
+	if last := seen[len(seen)-1]; len(last.Evidence) != 0 || last.Key != k {
+		t.Errorf("the sink was not told: %+v", last)
+	}
+}

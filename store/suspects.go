@@ -21,7 +21,8 @@ func SuspectKey(k detect.Key) string {
 	return k.String() + "#p" + strconv.FormatUint(uint64(k.KeyEpoch), 10)
 }
 
-// SaveSuspects inserts or replaces suspects, in one transaction.
+// SaveSuspects inserts or replaces suspects, in one transaction; a
+// suspect without evidence (all withdrawn) is deleted.
 func (db *DB) SaveSuspects(ctx context.Context, ss []detect.Suspect) error {
 	if len(ss) == 0 {
 		return nil
@@ -43,6 +44,13 @@ func (db *DB) SaveSuspects(ctx context.Context, ss []detect.Suspect) error {
 	defer func() { _ = st.Close() }()
 	for i := range ss {
 		s := &ss[i]
+		if len(s.Evidence) == 0 {
+			// All its evidence was withdrawn (detect.Book.Withdraw): forget it.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM suspects WHERE key = ?`, SuspectKey(s.Key)); err != nil {
+				return db.wrap("write suspects to", err)
+			}
+			continue
+		}
 		doc, err := json.Marshal(s)
 		if err != nil {
 			return fmt.Errorf("unable to encode suspect %s: %w", s.Key, err)

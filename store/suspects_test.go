@@ -124,3 +124,19 @@ func asJSON(t *testing.T, ss []detect.Suspect) []string {
 	}
 	return out
 }
+
+func TestSaveSuspectsDeletesWithdrawn(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t)
+	s := suspectAt(t, "198.51.100.7", time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	if err := db.SaveSuspects(ctx, []detect.Suspect{s}); err != nil {
+		t.Fatal(err)
+	}
+	s.Evidence, s.Roles, s.Score = nil, nil, 0
+	if err := db.SaveSuspects(ctx, []detect.Suspect{s}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.CountSuspects(ctx); err != nil || n != 0 {
+		t.Fatalf("after withdrawing every piece of evidence: %d suspects, %v", n, err)
+	}
+}
