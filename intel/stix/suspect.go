@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -254,7 +256,31 @@ func Scrub(text, keep string) string {
 		}
 		i = j
 	}
-	return b.String()
+	return scrubDottedQuads(b.String(), keep)
+}
+
+// dottedQuad finds IPv4-like sequences anywhere, even glued to other
+// characters or zero-padded (198.018.001.001), which the token pass
+// above does not see as addresses.
+var dottedQuad = regexp.MustCompile(`(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})`)
+
+// scrubDottedQuads replaces every dotted quad whose octets are all at
+// most 255 and that is not keep by "[address]".
+func scrubDottedQuads(text, keep string) string {
+	return dottedQuad.ReplaceAllStringFunc(text, func(m string) string {
+		var a [4]byte
+		for i, part := range strings.Split(m, ".") {
+			v, err := strconv.Atoi(part)
+			if err != nil || v > 255 {
+				return m
+			}
+			a[i] = byte(v)
+		}
+		if netip.AddrFrom4(a).String() == keep {
+			return m
+		}
+		return "[address]"
+	})
 }
 
 func isAddrPortOf(s, keep string) bool {

@@ -338,3 +338,17 @@ func BenchmarkFromSuspect(b *testing.B) {
 		}
 	}
 }
+
+func TestScrubEvasiveForms(t *testing.T) {
+	for in, want := range map[string]string{
+		"victim 198.018.001.001 flooded":  "victim [address] flooded",
+		"id deadbeef198.18.0.5 seen":      "id deadbeef[address] seen",
+		"x1198.18.0.5 and 203.0.113.9:53": "x1[address] and [address]",
+		"the C2 100.65.0.1 itself stays":  "the C2 100.65.0.1 itself stays",
+		"version 1.2.3.400 is no address": "version 1.2.3.400 is no address",
+	} {
+		if got := Scrub(in, "100.65.0.1"); got != want {
+			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
