@@ -14,6 +14,7 @@
 //	/api/v1/users..., /api/v1/tokens...  users, signing keys, tokens (users.go, tokens.go)
 //	/api/v1/audit..., /api/v1/reports/oversight  the audit log (audit.go)
 //	GET /api/v1/enforcement          adapters, reconciliation, drift, verification (enforcement.go)
+//	/api/v1/partners..., /api/v1/intel/revoke  sharing with partners (intel.go)
 package api
 
 import (
@@ -83,6 +84,9 @@ type Deps struct {
 	// Enforcement reports the enforcement side's state (nil: GET
 	// /api/v1/enforcement answers 503).
 	Enforcement Enforcement
+	// Intel is the sharing side (nil: the partner and intel endpoints
+	// answer 503).
+	Intel Intel
 	// Logger logs requests at debug (never the token) and failures.
 	Logger *slog.Logger
 }
@@ -111,6 +115,7 @@ func New(deps Deps) http.Handler {
 	h.auditRoutes()
 	h.enforcementRoutes()
 	h.reidentifiedRoutes()
+	h.intelRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
