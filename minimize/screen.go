@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
@@ -356,4 +357,13 @@ func (s *Screen) register(reg prometheus.Registerer) {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: "acd", Subsystem: "screen", Name: "reload_errors_total",
 			Help: "Failed reloads of the domestic space (the previous one stayed in force)."}, func() float64 { return float64(s.reloadErrs.Load()) }),
 	)
+}
+
+// IsDomestic reports whether a lies in the domestic space now in force
+// (for the sharing side's scrub: nothing naming a domestic address
+// leaves). Before the space is loaded (Start) it fails closed: every
+// address is domestic.
+func (s *Screen) IsDomestic(a netip.Addr) bool {
+	set := s.space.Load()
+	return set == nil || set.Contains(flow.AddrFromNetip(a.Unmap()))
 }

@@ -377,3 +377,20 @@ func BenchmarkScreen(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/record")
 }
+
+func TestIsDomestic(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Domestic.Add = []string{domV4.String()}
+	cfg.Key.File = writeKey(t)
+	early, err := New(cfg, Deps{Next: &collector{}, Now: frozen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !early.IsDomestic(netip.MustParseAddr("100.64.0.1")) {
+		t.Error("before Start, an address is not treated as domestic (fail closed)")
+	}
+	s, _ := testScreen(t, nil)
+	if !s.IsDomestic(domV4.Addr()) || s.IsDomestic(netip.MustParseAddr("100.64.0.1")) {
+		t.Errorf("IsDomestic(%s) = %v", domV4.Addr(), s.IsDomestic(domV4.Addr()))
+	}
+}
