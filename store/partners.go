@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/acd-org/acd/audit"
+	"github.com/acd-org/acd/intel/share"
+	"github.com/acd-org/acd/intel/taxii"
+)
+
+// Partner is an allied organisation acd shares intelligence with, under
+// its agreement.
+type Partner struct {
+	Name      string          `json:"name"`
+	Agreement share.Agreement `json:"agreement"`
+	// URL is the partner's TAXII server (its discovery URL's base,
+	// e.g. https://taxii.partner.example/), APIRoot the API root acd
+	// polls and pushes to; empty when the partner only reads acd's.
+	URL     string `json:"url,omitempty"`
+	APIRoot string `json:"api_root,omitempty"`
+	// RemoteKey is the API key acd presents to the partner's server;
+	// never shown (HasRemoteKey says whether there is one).
+	RemoteKey    string    `json:"-"`
+	HasRemoteKey bool      `json:"has_remote_key"`
+	Created      time.Time `json:"created"`
+	LastSync     time.Time `json:"last_sync,omitzero"`
+	LastError    string    `json:"last_error,omitempty"`
+	RemovedAt    time.Time `json:"removed_at,omitzero"`
+}
+
+// ValidPartnerName checks a partner name (as a token name).
+func ValidPartnerName(name string) error { return validName("partner", name) }
+
+// partnerKeyBytes is the length of a partner's key before encoding.
+const partnerKeyBytes = 32
+
+// AddPartner stores partner p and returns the API key the partner
+// presents to acd's TAXII server (X-API-Key or a bearer token), shown
+// once: only its SHA-256 is kept. A removed partner's name may be reused;
+// a live one's may not (ErrExists). Audited (partner.add, with the
+// agreement's outgoing terms).
+func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
+	if err := ValidPartnerName(p.Name); err != nil {
+		return "", err
+	}
+	if p.Agreement.Partner == "" {
+		p.Agreement.Partner = p.Name
+	}
+	if p.Agreement.Partner != p.Name {
+		return "", fmt.Errorf("partner %q: the agreement names %q", p.Name, p.Agreement.Partner)
+	}
+	if err := p.Agreement.Validate(); err != nil {
+		return "", fmt.Errorf("partner %q: %w", p.Name, err)
+	}
+	if p.URL != "" {
+		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", fmt.Errorf("partner %q: url %q is not an http(s) URL", p.Name, p.URL)
+		}
+	}
+	agreement, err := json.Marshal(p.Agreement)
+	if err != nil {
+		return "", fmt.Errorf("partner %q: %w", p.Name, err)
+	}
+	raw := make([]byte, partnerKeyBytes)
+	_, _ = rand.Read(raw)
+	key := base64.RawURLEncoding.EncodeToString(raw)
+	hash := sha256.Sum256([]byte(key))
+	err = db.WriteTx(ctx, func(tx *sql.Tx) error {
+		var removed sql.NullInt64
+		switch err := tx.QueryRowContext(ctx, `SELECT removed_at FROM partners WHERE name = ?`, p.Name).Scan(&removed); {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return db.wrap("write partner to", err)
+		case !removed.Valid:
+			return fmt.Errorf("partner %q: %w (remove it first)", p.Name, ErrExists)
+		default:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM partners WHERE name = ?`, p.Name); err != nil {
+				return db.wrap("write partner to", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partners (name, agreement, url, api_root, remote_key, key_hash, created)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Name, string(agreement), p.URL, p.APIRoot, p.RemoteKey, hash[:], db.now().UnixMilli()); err != nil {
+			return db.wrap("write partner to", err)
+		}
+		_, err := db.AuditTx(ctx, tx, audit.Entry{Action: "partner.add", Object: "partner:" + p.Name,
+			Data: audit.Data("max_tlp", p.Agreement.Outgoing.MaxTLP.String(), "outgoing", p.Agreement.Outgoing.Collections,
+				"incoming", p.Agreement.Incoming.Collections, "url", p.URL)})
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	db.log.Info("partner added", "name", p.Name)
+	return key, nil
+}
+
+// RemovePartner stops sharing with partner name: its key is refused and
+// nothing more is published for it or polled from it (ErrNotFound when
+// there is none). Audited (partner.remove).
+func (db *DB) RemovePartner(ctx context.Context, name string) error {
+	return db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE partners SET removed_at = ? WHERE name = ? AND removed_at IS NULL`, db.now().UnixMilli(), name)
+		if err != nil {
+			return db.wrap("write partner to", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("partner %q: %w", name, ErrNotFound)
+		}
+		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: "partner.remove", Object: "partner:" + name})
+		return err
+	})
+}
+
+// Partners returns the partners, by name; removed ones too when all.
+func (db *DB) Partners(ctx context.Context, all bool) ([]Partner, error) {
+	q := `SELECT name, agreement, url, api_root, remote_key, created, coalesce(last_sync, 0), last_error, coalesce(removed_at, 0) FROM partners`
+	if !all {
+		q += ` WHERE removed_at IS NULL`
+	}
+	rows, err := db.r.QueryContext(ctx, q+` ORDER BY name`)
+	if err != nil {
+		return nil, db.wrap("read partners from", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []Partner
+	for rows.Next() {
+		var (
+			p                        Partner
+			agreement                string
+			created, synced, removed int64
+		)
+		if err := rows.Scan(&p.Name, &agreement, &p.URL, &p.APIRoot, &p.RemoteKey, &created, &synced, &p.LastError, &removed); err != nil {
+			return nil, db.wrap("read partners from", err)
+		}
+		if err := json.Unmarshal([]byte(agreement), &p.Agreement); err != nil {
+			return nil, fmt.Errorf("store: partner %s: the stored agreement does not decode: %w", p.Name, err)
+		}
+		p.HasRemoteKey = p.RemoteKey != ""
+		p.Created, p.LastSync, p.RemovedAt = fromMS(created), fromMS(synced), fromMS(removed)
+		out = append(out, p)
+	}
+	return out, db.wrap("read partners from", rows.Err())
+}
+
+// PartnerSynced records a partner's sync: when, and its error ("" when
+// it went well).
+func (db *DB) PartnerSynced(ctx context.Context, name string, at time.Time, syncErr error) error {
+	msg := ""
+	if syncErr != nil {
+		msg = syncErr.Error()
+	}
+	_, err := db.w.ExecContext(ctx, `UPDATE partners SET last_sync = ?, last_error = ? WHERE name = ?`, at.UnixMilli(), msg, name)
+	return db.wrap("write partner to", err)
+}
+
+// TAXIIAuth authenticates partners at acd's TAXII server by the key
+// AddPartner gave them (X-API-Key, or Authorization: Bearer), comparing
+// hashes in constant time; removed partners are refused.
+func (db *DB) TAXIIAuth() taxii.Authenticator { return partnerAuth{db} }
+
+type partnerAuth struct{ db *DB }
+
+func (a partnerAuth) Authenticate(r *http.Request) (taxii.Principal, error) {
+	key := r.Header.Get("X-API-Key")
+	if key == "" {
+		b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return taxii.Principal{}, taxii.ErrNoCredentials
+		}
+		key = b
+	}
+	hash := sha256.Sum256([]byte(key))
+	rows, err := a.db.r.QueryContext(r.Context(), `SELECT name, key_hash FROM partners WHERE removed_at IS NULL`)
+	if err != nil {
+		return taxii.Principal{}, a.db.wrap("read partners from", err)
+	}
+	defer func() { _ = rows.Close() }()
+	name := ""
+	for rows.Next() {
+		var (
+			n string
+			h []byte
+		)
+		if err := rows.Scan(&n, &h); err != nil {
+			return taxii.Principal{}, a.db.wrap("read partners from", err)
+		}
+		if subtle.ConstantTimeCompare(h, hash[:]) == 1 {
+			name = n
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return taxii.Principal{}, a.db.wrap("read partners from", err)
+	}
+	if name == "" {
+		return taxii.Principal{}, taxii.ErrBadCredentials
+	}
+	return taxii.Principal{Name: name}, nil
+}
+
+// TAXIIPolicy lets each partner read the collections its agreement
+// shares with it (outgoing collections) and write none: acd publishes
+// into them itself. Read from the store on every call.
+func (db *DB) TAXIIPolicy() taxii.Policy { return partnerPolicy{db} }
+
+type partnerPolicy struct{ db *DB }
+
+func (p partnerPolicy) Access(pr taxii.Principal, _, collection string) (read, write bool) {
+	ps, err := p.db.Partners(context.Background(), false)
+	if err != nil {
+		p.db.log.Error("taxii: partners not readable: access refused", "error", err)
+		return false, false
+	}
+	for _, x := range ps {
+		if x.Name == pr.Name {
+			return slices.Contains(x.Agreement.Outgoing.Collections, collection), false
+		}
+	}
+	return false, false
+}

@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/acd-org/acd/audit"
+	"github.com/acd-org/acd/intel/share"
+	"github.com/acd-org/acd/intel/stix"
+	"github.com/acd-org/acd/intel/taxii"
+)
+
+func testAgreement(t *testing.T, partner string) share.Agreement {
+	t.Helper()
+	a, err := share.LoadAgreement([]byte(`partner: ` + partner + `
+outgoing: {collections: [91a7b528-80eb-42ed-a74d-c6fbd5a26116], max_tlp: amber, domestic: true}
+incoming: {collections: [52892447-4d7e-4f70-b94d-d7f22742ff63], trust: 80}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestPartners(t *testing.T) {
+	ctx := context.Background()
+	db, _ := auditStore(t, 4)
+	key, err := db.AddPartner(ctx, Partner{Name: "us", Agreement: testAgreement(t, "us"), URL: "https://taxii.us.example/",
+		APIRoot: "acd", RemoteKey: "remote-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddPartner(ctx, Partner{Name: "us", Agreement: testAgreement(t, "us")}); !errors.Is(err, ErrExists) {
+		t.Errorf("second add: %v", err)
+	}
+	if _, err := db.AddPartner(ctx, Partner{Name: "uk", Agreement: testAgreement(t, "us")}); err == nil {
+		t.Error("an agreement naming another partner was accepted")
+	}
+	bad := testAgreement(t, "fr")
+	bad.Outgoing.MaxTLP = stix.TLPRed
+	if _, err := db.AddPartner(ctx, Partner{Name: "fr", Agreement: bad}); err == nil {
+		t.Error("an agreement letting TLP:RED leave was accepted")
+	}
+	ps, err := db.Partners(ctx, false)
+	if err != nil || len(ps) != 1 || ps[0].Agreement.Outgoing.MaxTLP != stix.TLPAmber || ps[0].RemoteKey != "remote-secret" || !ps[0].HasRemoteKey {
+		t.Fatalf("partners = %+v, %v", ps, err)
+	}
+
+	auth, pol := db.TAXIIAuth(), db.TAXIIPolicy()
+	req := httptest.NewRequest("GET", "/taxii2/", nil)
+	req.Header.Set("X-API-Key", key)
+	p, err := auth.Authenticate(req)
+	if err != nil || p.Name != "us" {
+		t.Fatalf("the partner's key: %+v %v", p, err)
+	}
+	if r, w := pol.Access(p, "acd", "91a7b528-80eb-42ed-a74d-c6fbd5a26116"); !r || w {
+		t.Errorf("outgoing collection: read %v write %v", r, w)
+	}
+	if r, _ := pol.Access(p, "acd", "52892447-4d7e-4f70-b94d-d7f22742ff63"); r {
+		t.Error("the partner reads a collection not shared with it")
+	}
+	req.Header.Set("X-API-Key", key+"x")
+	if _, err := auth.Authenticate(req); !errors.Is(err, taxii.ErrBadCredentials) {
+		t.Errorf("a wrong key: %v", err)
+	}
+	req.Header.Del("X-API-Key")
+	if _, err := auth.Authenticate(req); !errors.Is(err, taxii.ErrNoCredentials) {
+		t.Errorf("no key: %v", err)
+	}
+	if err := db.RemovePartner(ctx, "us"); err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	if _, err := auth.Authenticate(req); !errors.Is(err, taxii.ErrBadCredentials) {
+		t.Errorf("a removed partner's key: %v", err)
+	}
+	if err := db.RemovePartner(ctx, "us"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("remove twice: %v", err)
+	}
+	es, _ := db.ListAudit(ctx, audit.Filter{Action: "partner.*"})
+	if len(es) != 2 || strings.Contains(string(es[0].Data), "remote-secret") || strings.Contains(string(es[0].Data), key) {
+		t.Fatalf("audit = %+v", es)
+	}
+}
