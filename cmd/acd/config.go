@@ -34,6 +34,7 @@ type config struct {
 	Enforce enforceConfig   `yaml:"enforce"`
 	Verify  verify.Config   `yaml:"verify"`
 	Notify  notify.Config   `yaml:"notify"`
+	Intel   intelConfig     `yaml:"intel"`
 	Store   store.Config    `yaml:"store"`
 }
 
@@ -49,12 +50,13 @@ func defaultConfig() config {
 		Enforce: defaultEnforceConfig(),
 		Verify:  verify.DefaultConfig(),
 		Notify:  notify.DefaultConfig(),
+		Intel:   defaultIntelConfig(),
 		Store:   store.DefaultConfig(),
 	}
 }
 
 func (c config) validate() error {
-	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate(), c.Verify.Validate(), c.Notify.Validate())
+	return errors.Join(c.Log.validate(), c.HTTP.Validate(), c.Collect.Validate(), c.Screen.Validate(), c.Detect.Validate(), c.Audit.Validate(), c.Store.Validate(), c.casesValidate(), c.Enforce.validate(), c.Verify.Validate(), c.Notify.Validate(), c.Intel.validate())
 }
 
 // casesValidate checks the cases policy, naming the section.

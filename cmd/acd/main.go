@@ -59,6 +59,7 @@ func commands() []command {
 		{"keygen", "create the screening master key (serve needs one)", runKeygen},
 		{"token", "manage API tokens (token create|list|revoke)", runToken},
 		{"bouncer", "manage CrowdSec bouncer keys (bouncer add|list|revoke)", runBouncer},
+		{"partner", "sharing partners over TAXII (partner add|list|remove|sync)", runPartner},
 		{"case", "cases through the API: create, request, approve, execute, revoke (case --help)", runCase},
 		{"audit", "verify, export and list the audit log; oversight report", runAudit},
 		{"report", "reports for oversight bodies (report oversight)", runReport},

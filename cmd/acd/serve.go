@@ -207,9 +207,17 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		log.Warn("cases disabled: cases.commissioners names no commissioner keys (or fewer than cases.quorum); the cases API answers 503",
 			"quorum", cfg.Cases.Quorum, "commissioner_keys", len(cfg.Cases.Commissioners))
 	}
+	// Sharing with partners runs when acd has an identity to share as.
+	var intelComp *intelComponent
+	var intelAPI api.Intel
+	if cfg.Intel.Identity != "" {
+		intelComp = &intelComponent{cfg: cfg.Intel, log: log.With("component", "intel"), reg: reg, st: st,
+			domestic: screen.IsDomestic}
+		intelAPI = intelComp
+	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
 		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
-			Enforcement: enfStatus, Logger: log.With("component", "api")})})
+			Enforcement: enfStatus, Intel: intelAPI, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),
@@ -220,12 +228,15 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	if casesComp != nil {
 		comps = append(comps, daemon.Named{Name: "notify", Component: casesComp.notify}, daemon.Named{Name: "cases", Component: casesComp})
 	}
-	comps = append(comps, daemon.Named{Name: "verify", Component: verifier})
-	g := daemon.NewGroup(log, append(comps,
+	comps = append(comps, daemon.Named{Name: "verify", Component: verifier},
 		daemon.Named{Name: "http", Component: w},
 		daemon.Named{Name: "detect", Component: eng},
-		daemon.Named{Name: "screen", Component: screen},
-		daemon.Named{Name: "collect", Component: coll})...)
+		daemon.Named{Name: "screen", Component: screen})
+	if intelComp != nil {
+		// After the screening stage: the scrub needs the domestic space.
+		comps = append(comps, daemon.Named{Name: "intel", Component: intelComp})
+	}
+	g := daemon.NewGroup(log, append(comps, daemon.Named{Name: "collect", Component: coll})...)
 	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest, store: st, enforcement: enfRef}, nil
 }
 

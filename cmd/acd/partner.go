@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/acd-org/acd/conf"
+	"github.com/acd-org/acd/intel/share"
+	"github.com/acd-org/acd/store"
+)
+
+const partnerHelp = `
+Manage the allied partners acd shares intelligence with over TAXII 2.1.
+Each partner has a sharing agreement (a YAML file: which of acd's TAXII
+collections it reads, the highest TLP that may leave — never RED or
+AMBER+STRICT —, object types, minimum confidence, delay, whether anything
+derived from domestic data may leave; and which of its collections acd
+polls, with what trust). See intel/share/README.md for the format.
+
+  acd partner add NAME --agreement FILE [--url URL --api-root NAME --remote-key-file FILE]
+                                    add a partner; print the API key it presents to acd's TAXII server
+  acd partner list [--json]         the partners, their terms and last sync
+  acd partner remove NAME           stop sharing with NAME (its key is refused from now on)
+  acd partner sync NAME             poll NAME's collections and publish to it now (through the API)
+
+--url is the partner's TAXII server (https://taxii.partner.example/),
+--api-root the API root acd polls there, and --remote-key-file a file
+holding the API key acd presents to it (kept in the store: protect the
+store file). Without --url, the partner only reads acd's collections.
+
+The partners live in the store (store.path): give the same -c FILE (or
+ACD_STORE_PATH) as acd serve; acd serve picks changes up at its next
+sync. sync needs a running server (--server, a token or --user with the
+operator or admin role).
+
+Exit status: 0 done; 1 the store or server failed, the name is taken or
+unknown, the agreement is refused; 2 usage error.`
+
+func runPartner(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "partner", "add|list|remove|sync [flags] [NAME]", partnerHelp)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w: expected add, list, remove or sync", errUsage)
+	}
+	sub, rest := fs.Arg(0), fs.Args()[1:]
+	switch sub {
+	case "add":
+		return runPartnerAdd(ctx, e, rest)
+	case "list":
+		return runPartnerList(ctx, e, rest)
+	case "remove":
+		return runPartnerRemove(ctx, e, rest)
+	case "sync":
+		return runPartnerSync(ctx, e, rest)
+	}
+	return fmt.Errorf("%w: unknown subcommand %q (add, list, remove, sync)", errUsage, sub)
+}
+
+func runPartnerAdd(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "partner add", "--agreement FILE [--url URL --api-root NAME --remote-key-file FILE] [-c FILE] NAME", `
+Add the partner NAME under the sharing agreement in FILE (its "partner:"
+must be NAME or absent) and print on stdout, once, the API key the
+partner presents to acd's TAXII server (X-API-Key or Authorization:
+Bearer); only its hash is stored.
+
+Example:
+  acd partner add us --agreement us.yaml --url https://taxii.us.example/ \
+      --api-root acd --remote-key-file us.key > us-reads-acd.key`)
+	agreement := fs.String("agreement", "", "the sharing agreement `file` (YAML)")
+	urlFlag := fs.String("url", "", "the partner's TAXII server `URL` (omit: it only reads acd's collections)")
+	apiRoot := fs.String("api-root", "", "the partner's API root `name` acd polls and pushes to")
+	keyFile := fs.String("remote-key-file", "", "`file` holding the API key acd presents to the partner")
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	name, err := oneArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	if err := store.ValidPartnerName(name); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if *agreement == "" {
+		return fmt.Errorf("%w: --agreement is required", errUsage)
+	}
+	if (*urlFlag == "") != (*apiRoot == "") {
+		return fmt.Errorf("%w: --url and --api-root go together", errUsage)
+	}
+	data, err := os.ReadFile(*agreement)
+	if err != nil {
+		return fmt.Errorf("unable to read the agreement: %w", err)
+	}
+	a := share.DefaultAgreement()
+	if err := conf.Load(data, &a); err != nil {
+		return fmt.Errorf("unable to load the sharing agreement %s: %w", *agreement, err)
+	}
+	if a.Partner == "" {
+		a.Partner = name
+	}
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	remoteKey := ""
+	if *keyFile != "" {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return fmt.Errorf("unable to read the remote key: %w", err)
+		}
+		remoteKey = strings.TrimSpace(string(b))
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		key, err := db.AddPartner(ctx, store.Partner{Name: name, Agreement: a, URL: *urlFlag, APIRoot: *apiRoot, RemoteKey: remoteKey})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, key)
+		fmt.Fprintf(e.stderr, "partner %q added (outgoing up to TLP:%s); the key it presents to acd's TAXII server, printed above, will not be shown again\n",
+			name, strings.ToUpper(a.Outgoing.MaxTLP.String()))
+		return nil
+	})
+}
+
+func runPartnerList(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "partner list", "[--json] [--all] [-c FILE]", `
+List the partners: name, highest TLP out, collections each way, their
+TAXII server, last sync and its error. Never a key.`)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	all := fs.Bool("all", false, "include removed partners")
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	rest, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return fmt.Errorf("%w: list takes no argument", errUsage)
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		ps, err := db.Partners(ctx, *all)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(e.stdout, nonNil(ps))
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tTLP OUT\tOUT\tIN\tSERVER\tLAST SYNC\tERROR")
+		for _, p := range ps {
+			server := p.URL
+			if server == "" {
+				server = "(reads ours only)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", p.Name, p.Agreement.Outgoing.MaxTLP, len(p.Agreement.Outgoing.Collections),
+				len(p.Agreement.Incoming.Collections), server, tokenTime(p.LastSync, "never"), p.LastError)
+		}
+		return tw.Flush()
+	})
+}
+
+func runPartnerRemove(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "partner remove", "[-c FILE] NAME", `
+Stop sharing with the partner NAME: its key is refused by acd's TAXII
+server from now on and nothing more is published for it or polled from
+it. What it already received stays with it.`)
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	name, err := oneArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		if err := db.RemovePartner(ctx, name); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no partner named %q ('acd partner list' shows them)", name)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "partner %q removed\n", name)
+		return nil
+	})
+}
+
+func runPartnerSync(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "partner sync", "[--server URL] [--user NAME] NAME", `
+Have the running acd poll the partner NAME's collections and publish to
+it now, and print what happened (objects received, accepted, refused by
+reason; suspects added and withdrawn; objects published).`)
+	cf := addClientFlags(fs)
+	name, err := oneArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	c, err := newAPIClient(e, cf, true)
+	if err != nil {
+		return err
+	}
+	var out map[string]any
+	if err := c.callJSON(ctx, http.MethodPost, "/api/v1/partners/"+name+"/sync", nil, nil, &out); err != nil {
+		return err
+	}
+	return printJSON(e.stdout, out)
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/acd-org/acd/console/api"
+	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/intel/exchange"
+	"github.com/acd-org/acd/intel/share"
+	"github.com/acd-org/acd/intel/stix"
+	"github.com/acd-org/acd/intel/taxii"
+	"github.com/acd-org/acd/intel/taxii/client"
+	"github.com/acd-org/acd/store"
+)
+
+// intelConfig is the "intel" section: acd's identity as a source of
+// intelligence, its TAXII server, and how often it publishes to and
+// polls from its partners (the partners themselves are in the store:
+// acd partner add).
+type intelConfig struct {
+	// Identity names acd in what it shares ("" disables sharing).
+	Identity string `yaml:"identity"`
+	// TLP marks what acd publishes (partners' agreements decide what of
+	// it each may receive).
+	TLP stix.TLP `yaml:"tlp"`
+	// MinScore: suspects scored below are not published.
+	MinScore float64 `yaml:"min_score"`
+	// PublishEvery and PollEvery are the intervals of the publisher and
+	// the poller.
+	PublishEvery time.Duration `yaml:"publish_every"`
+	PollEvery    time.Duration `yaml:"poll_every"`
+	// TAXII is acd's TAXII 2.1 server (partners read acd's collections
+	// there with the key acd partner add printed).
+	TAXII taxiiServerConfig `yaml:"taxii"`
+}
+
+// taxiiServerConfig is acd's TAXII server: its listener and its API
+// roots and collections.
+type taxiiServerConfig struct {
+	taxii.Config `yaml:",inline"`
+	// Listen is the TAXII listener's address ("" disables it).
+	Listen string `yaml:"listen"`
+}
+
+func defaultIntelConfig() intelConfig {
+	return intelConfig{TLP: stix.TLPAmber, MinScore: 0.5, PublishEvery: exchange.DefaultPublishEvery, PollEvery: time.Minute,
+		TAXII: taxiiServerConfig{Config: taxii.DefaultConfig()}}
+}
+
+func (c intelConfig) validate() error {
+	if c.Identity == "" {
+		return nil
+	}
+	var errs []error
+	if c.TAXII.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.TAXII.Listen); err != nil {
+			errs = append(errs, fmt.Errorf("intel.taxii.listen %q: %w", c.TAXII.Listen, err))
+		}
+		if err := c.TAXII.Config.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("intel.taxii: %w", err))
+		}
+	}
+	if c.MinScore < 0 || c.MinScore > 1 {
+		errs = append(errs, fmt.Errorf("intel.min_score %v: want 0 to 1", c.MinScore))
+	}
+	if c.PublishEvery < time.Second || c.PollEvery < time.Second {
+		errs = append(errs, fmt.Errorf("intel.publish_every and intel.poll_every: want at least 1s"))
+	}
+	if c.TLP == stix.TLPRed {
+		errs = append(errs, fmt.Errorf("intel.tlp: red never leaves; publishing at red shares nothing"))
+	}
+	return errors.Join(errs...)
+}
+
+// intelComponent runs the sharing side: acd's TAXII server over the
+// store, the publisher of acd's own suspects into the partners'
+// collections, and the poller of the partners' collections into the
+// suspects. Partners are read from the store at start.
+type intelComponent struct {
+	cfg      intelConfig
+	log      *slog.Logger
+	reg      prometheus.Registerer
+	st       *storeComponent
+	domestic func(netip.Addr) bool
+
+	mu        sync.Mutex
+	server    *httpPart
+	publisher *exchange.Publisher
+	poller    *exchange.Poller
+	partners  map[string]bool
+}
+
+func (c *intelComponent) Start(ctx context.Context) error {
+	db := c.st.db.Load()
+	if db == nil {
+		return errors.New("intel: the store is not open")
+	}
+	now := time.Now().UTC()
+	id, err := stix.NewIdentity(c.cfg.Identity, now, c.cfg.TLP)
+	if err != nil {
+		return fmt.Errorf("intel: %w", err)
+	}
+	partners, err := db.Partners(ctx, false)
+	if err != nil {
+		return err
+	}
+	// Only what was allowed is remembered (revocations and new versions
+	// follow it); refusals are counted in the metrics, not kept: the
+	// publisher decides the same refused objects again on every run.
+	ledger := allowedOnly{&share.MemLedger{}}
+	var gates []*share.Gate
+	var remotes []exchange.Remote
+	c.partners = map[string]bool{}
+	for _, p := range partners {
+		g := &share.Gate{Agreement: p.Agreement, Ledger: ledger, Domestic: c.domestic}
+		gates = append(gates, g)
+		c.partners[p.Name] = true
+		if p.URL == "" {
+			continue
+		}
+		cc := client.DefaultConfig()
+		cc.URL, cc.APIKey = strings.TrimSuffix(p.URL, "/")+"/taxii2/", p.RemoteKey
+		cl, err := client.New(cc, client.Deps{Logger: c.log.With("partner", p.Name)})
+		if err != nil {
+			return fmt.Errorf("intel: partner %s: %w", p.Name, err)
+		}
+		remotes = append(remotes, exchange.Remote{Gate: g, Client: cl, APIRoot: strings.TrimSuffix(p.URL, "/") + "/" + p.APIRoot + "/"})
+	}
+	tstore := db.TAXII()
+	if c.cfg.TAXII.Listen != "" {
+		srv, err := taxii.New(c.cfg.TAXII.Config, taxii.Deps{Logger: c.log.With("part", "taxii"), Store: tstore, Auth: db.TAXIIAuth(),
+			Policy: orPolicy{taxii.NewConfigPolicy(c.cfg.TAXII.Config), db.TAXIIPolicy()}, Validator: stix.Validate, Registerer: c.reg})
+		if err != nil {
+			return fmt.Errorf("intel: %w", err)
+		}
+		c.server = &httpPart{addr: c.cfg.TAXII.Listen, handler: srv, log: c.log.With("part", "taxii")}
+		if err := c.server.Start(ctx); err != nil {
+			return fmt.Errorf("intel: TAXII listener: %w", err)
+		}
+	}
+	book := c.st.book
+	c.publisher = &exchange.Publisher{Identity: id, TLP: c.cfg.TLP, Store: tstore, Partners: gates, MinScore: c.cfg.MinScore,
+		Every: c.cfg.PublishEvery, Logger: c.log.With("part", "publish"), Registerer: c.reg,
+		Source: func(context.Context) ([]detect.Suspect, error) {
+			ss, _ := book.Query(detect.Filter{})
+			return ss, nil
+		}}
+	c.poller = &exchange.Poller{Partners: remotes, Sink: exchange.BookSink{Book: book}, Every: c.cfg.PollEvery,
+		Logger: c.log.With("part", "poll"), Registerer: c.reg}
+	if err := c.publisher.Start(ctx); err != nil {
+		c.stopServer()
+		return err
+	}
+	if err := c.poller.Start(ctx); err != nil {
+		c.publisher.Stop()
+		c.stopServer()
+		return err
+	}
+	c.log.Info("sharing ready", "identity", c.cfg.Identity, "partners", len(partners), "polled", len(remotes), "taxii", c.cfg.TAXII.Listen)
+	return nil
+}
+
+func (c *intelComponent) stopServer() {
+	if c.server != nil {
+		c.server.Stop()
+	}
+}
+
+func (c *intelComponent) Stop() {
+	if c.poller != nil {
+		c.poller.Stop()
+	}
+	if c.publisher != nil {
+		c.publisher.Stop()
+	}
+	c.stopServer()
+}
+
+// Partners implements api.Intel.
+func (c *intelComponent) Partners(ctx context.Context) (any, error) {
+	db := c.st.db.Load()
+	if db == nil {
+		return nil, errors.New("the store is not open")
+	}
+	ps, err := db.Partners(ctx, false)
+	if ps == nil {
+		ps = []store.Partner{}
+	}
+	return ps, err
+}
+
+// SyncPartner implements api.Intel: poll the partner now, then publish.
+func (c *intelComponent) SyncPartner(ctx context.Context, name string) (any, error) {
+	if !c.partners[name] {
+		return nil, fmt.Errorf("partner %q (added after acd started? restart acd serve): %w", name, api.ErrNoPartner)
+	}
+	polled, perr := c.poller.SyncNow(ctx, name)
+	published, err := c.publisher.Run(ctx)
+	if db := c.st.db.Load(); db != nil {
+		_ = db.PartnerSynced(ctx, name, time.Now(), errors.Join(perr, err))
+	}
+	return map[string]any{"polled": polled, "published": published}, errors.Join(perr, err)
+}
+
+// RevokeShared implements api.Intel.
+func (c *intelComponent) RevokeShared(ctx context.Context, target, reason, by string) (int, error) {
+	c.log.Info("revoking what was shared", "target", target, "by", by, "reason", reason)
+	return c.publisher.Revoke(ctx, target, reason+" (by "+by+")")
+}
+
+// orPolicy grants what any of its policies grants.
+type orPolicy []taxii.Policy
+
+func (o orPolicy) Access(p taxii.Principal, root, collection string) (read, write bool) {
+	for _, x := range o {
+		r, w := x.Access(p, root, collection)
+		read, write = read || r, write || w
+	}
+	return read, write
+}
+
+// allowedOnly is a share.Ledger that keeps the allowed decisions only.
+type allowedOnly struct{ *share.MemLedger }
+
+func (l allowedOnly) Record(ctx context.Context, e share.Entry) error {
+	if !e.Allowed {
+		return nil
+	}
+	return l.MemLedger.Record(ctx, e)
+}
