@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -93,7 +92,6 @@ type intelComponent struct {
 	st       *storeComponent
 	domestic func(netip.Addr) bool
 
-	mu        sync.Mutex
 	server    *httpPart
 	publisher *exchange.Publisher
 	poller    *exchange.Poller
