@@ -217,7 +217,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
 		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
-			Enforcement: enfStatus, Intel: intelAPI, Logger: log.With("component", "api")})})
+			Enforcement: enfStatus, Intel: intelAPI, Incidents: db, Domestic: screen.IsDomestic, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),

@@ -15,6 +15,7 @@
 //	/api/v1/audit..., /api/v1/reports/oversight  the audit log (audit.go)
 //	GET /api/v1/enforcement          adapters, reconciliation, drift, verification (enforcement.go)
 //	/api/v1/partners..., /api/v1/intel/revoke  sharing with partners (intel.go)
+//	/api/v1/incidents...             operators' incident reports, the unified DDoS report (incidents.go)
 package api
 
 import (
@@ -24,6 +25,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"strings"
 	"time"
@@ -84,6 +86,12 @@ type Deps struct {
 	// Enforcement reports the enforcement side's state (nil: GET
 	// /api/v1/enforcement answers 503).
 	Enforcement Enforcement
+	// Incidents keeps operators' incident reports (nil: those endpoints
+	// answer 503).
+	Incidents Incidents
+	// Domestic says whether an address is domestic (the screening
+	// stage's space): incident reports mark their domestic indicators.
+	Domestic func(netip.Addr) bool
 	// Intel is the sharing side (nil: the partner and intel endpoints
 	// answer 503).
 	Intel Intel
@@ -116,6 +124,7 @@ func New(deps Deps) http.Handler {
 	h.enforcementRoutes()
 	h.reidentifiedRoutes()
 	h.intelRoutes()
+	h.incidentRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
