@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -392,6 +393,7 @@ type httpPart struct {
 	addr    string
 	handler http.Handler
 	log     *slog.Logger
+	tls     *tls.Config // nil: plain HTTP
 	srv     *http.Server
 	done    chan struct{}
 }
@@ -401,7 +403,10 @@ func (h *httpPart) Start(context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.srv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	if h.tls != nil {
+		ln = tls.NewListener(ln, h.tls)
+	}
+	h.srv = &http.Server{Handler: h.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, TLSConfig: h.tls}
 	h.done = make(chan struct{})
 	go func() {
 		defer close(h.done)
@@ -409,7 +414,7 @@ func (h *httpPart) Start(context.Context) error {
 			h.log.Error("listener failed", "addr", h.addr, "err", err)
 		}
 	}()
-	h.log.Info("listening", "addr", ln.Addr().String())
+	h.log.Info("listening", "addr", ln.Addr().String(), "tls", h.tls != nil)
 	return nil
 }
 

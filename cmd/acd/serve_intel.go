@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
 	"time"
 
@@ -49,6 +52,44 @@ type taxiiServerConfig struct {
 	taxii.Config `yaml:",inline"`
 	// Listen is the TAXII listener's address ("" disables it).
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS (strongly advised: partners' keys cross it).
+	TLS taxiiTLS `yaml:"tls"`
+}
+
+// taxiiTLS is the TAXII listener's TLS: its certificate, and optionally
+// the CA whose client certificates name partners (mTLS).
+type taxiiTLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// ClientCA, when set, verifies client certificates; ClientSubjects
+	// maps a verified certificate's subject CN to a partner name, who is
+	// then authenticated without a key.
+	ClientCA       string            `yaml:"client_ca"`
+	ClientSubjects map[string]string `yaml:"client_subjects"`
+}
+
+// config returns the TLS configuration (nil without a certificate).
+func (t taxiiTLS) config() (*tls.Config, error) {
+	if t.Cert == "" && t.Key == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+	if err != nil {
+		return nil, fmt.Errorf("intel.taxii.tls: %w", err)
+	}
+	c := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCA != "" {
+		pem, err := os.ReadFile(t.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("intel.taxii.tls.client_ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("intel.taxii.tls.client_ca: no certificate in %s", t.ClientCA)
+		}
+		c.ClientCAs, c.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return c, nil
 }
 
 func defaultIntelConfig() intelConfig {
@@ -67,6 +108,12 @@ func (c intelConfig) validate() error {
 		}
 		if err := c.TAXII.Config.Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("intel.taxii: %w", err))
+		}
+		if (c.TAXII.TLS.Cert == "") != (c.TAXII.TLS.Key == "") {
+			errs = append(errs, fmt.Errorf("intel.taxii.tls: cert and key go together"))
+		}
+		if c.TAXII.TLS.Cert == "" && (c.TAXII.TLS.ClientCA != "" || len(c.TAXII.TLS.ClientSubjects) > 0) {
+			errs = append(errs, fmt.Errorf("intel.taxii.tls: client certificates need the listener's own cert and key"))
 		}
 	}
 	if c.MinScore < 0 || c.MinScore > 1 {
@@ -136,12 +183,20 @@ func (c *intelComponent) Start(ctx context.Context) error {
 	}
 	tstore := db.TAXII()
 	if c.cfg.TAXII.Listen != "" {
-		srv, err := taxii.New(c.cfg.TAXII.Config, taxii.Deps{Logger: c.log.With("part", "taxii"), Store: tstore, Auth: db.TAXIIAuth(),
+		tlsConf, err := c.cfg.TAXII.TLS.config()
+		if err != nil {
+			return err
+		}
+		var auth taxii.Authenticator = db.TAXIIAuth()
+		if len(c.cfg.TAXII.TLS.ClientSubjects) > 0 {
+			auth = taxii.Authenticators{taxii.ClientCerts{Subjects: c.cfg.TAXII.TLS.ClientSubjects}, auth}
+		}
+		srv, err := taxii.New(c.cfg.TAXII.Config, taxii.Deps{Logger: c.log.With("part", "taxii"), Store: tstore, Auth: auth,
 			Policy: orPolicy{taxii.NewConfigPolicy(c.cfg.TAXII.Config), db.TAXIIPolicy()}, Validator: stix.Validate, Registerer: c.reg})
 		if err != nil {
 			return fmt.Errorf("intel: %w", err)
 		}
-		c.server = &httpPart{addr: c.cfg.TAXII.Listen, handler: srv, log: c.log.With("part", "taxii")}
+		c.server = &httpPart{addr: c.cfg.TAXII.Listen, handler: srv, log: c.log.With("part", "taxii"), tls: tlsConf}
 		if err := c.server.Start(ctx); err != nil {
 			return fmt.Errorf("intel: TAXII listener: %w", err)
 		}
