@@ -176,7 +176,8 @@ func TestSharingBetweenAllies(t *testing.T) {
 	}
 	// jp's partners: us may read jp-to-us up to AMBER; uk jp-to-uk up to GREEN.
 	code, usKey, errOut := runCmd(t, nil, "partner", "add", "us", "-c", jp.cfg, "--agreement", agreement(jp.dir, "us",
-		"outgoing: {collections: ["+colJPtoUS+"], max_tlp: amber, domestic: true}\n"))
+		"outgoing: {collections: ["+colJPtoUS+"], max_tlp: amber, domestic: true, "+
+			"types: [identity, marking-definition, indicator, infrastructure, relationship, report, attack-pattern, note]}\n"))
 	if code != 0 {
 		t.Fatalf("partner add us: %s", errOut)
 	}
@@ -241,6 +242,34 @@ func TestSharingBetweenAllies(t *testing.T) {
 			t.Errorf("a domestic address left jp in %s", b)
 		}
 	}
+
+	// An operator's incident report at jp is shared as STIX too.
+	code, opTok, errOut := runCmd(t, nil, "token", "create", "--role", "reporting-operator", "-c", jp.cfg, "op-power")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	req, _ := http.NewRequest(http.MethodPost, "http://"+jp.s.http+"/api/v1/incidents", strings.NewReader(`{"organization":"Tokyo Example Power Co.",
+		"type":"ddos","title":"Portal flooded","start":"2026-11-26T09:00:00Z","detected":"2026-11-26T09:04:00Z",
+		"vectors":["ntp-reflection"],"indicators":["203.0.113.5","198.18.0.9"],"tlp":"amber"}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(opTok))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("filing an incident report at jp: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	waitUntil(t, 30*time.Second, "the incident report in us's collection", func() bool {
+		_, objs := taxiiObjects(t, jpTAXII, colJPtoUS, strings.TrimSpace(usKey))
+		for _, o := range objs {
+			if o["type"] == "report" {
+				b, _ := json.Marshal(o)
+				if strings.Contains(string(b), "198.18.0.9") {
+					t.Fatalf("the report's domestic indicator left jp: %s", b)
+				}
+				return true
+			}
+		}
+		return false
+	}, func() string { return lastLines(jp.s.logs.String(), 30) })
 
 	// jp revokes what it shared about the C2: us lets it go.
 	var rev struct {

@@ -18,6 +18,7 @@ import (
 	"github.com/acd-org/acd/console/api"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/intel/exchange"
+	"github.com/acd-org/acd/intel/report"
 	"github.com/acd-org/acd/intel/share"
 	"github.com/acd-org/acd/intel/stix"
 	"github.com/acd-org/acd/intel/taxii"
@@ -207,6 +208,24 @@ func (c *intelComponent) Start(ctx context.Context) error {
 		Source: func(context.Context) ([]detect.Suspect, error) {
 			ss, _ := book.Query(detect.Filter{})
 			return ss, nil
+		},
+		// Operators' incident reports are shared as STIX too, each under
+		// its own TLP, through the same agreements.
+		Extra: func(ctx context.Context) ([]stix.Object, error) {
+			rs, err := db.Incidents(ctx, "", 1000)
+			if err != nil {
+				return nil, err
+			}
+			var out []stix.Object
+			for _, r := range rs {
+				objs, err := report.ToSTIX(r, id, time.Now().UTC())
+				if err != nil {
+					c.log.Warn("incident report not shared: it does not make STIX", "report", r.ID, "err", err)
+					continue
+				}
+				out = append(out, objs...)
+			}
+			return out, nil
 		}}
 	c.poller = &exchange.Poller{Partners: remotes, Sink: exchange.BookSink{Book: book}, Every: c.cfg.PollEvery,
 		Logger: c.log.With("part", "poll"), Registerer: c.reg}

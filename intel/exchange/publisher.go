@@ -35,16 +35,20 @@ const lookupChunk = 500
 // Set the fields, then call Run, or Start and Stop; the fields must not
 // change after the first call. Runs are serialized.
 type Publisher struct {
-	Identity   stix.Identity                                       // acd's identity (created_by_ref of everything)
-	TLP        stix.TLP                                            // the marking of what is published
-	Store      taxii.Store                                         // the store of acd's TAXII server
-	Partners   []*share.Gate                                       // one per partner, with its agreement
-	Source     func(ctx context.Context) ([]detect.Suspect, error) // acd's suspects
-	MinScore   float64                                             // suspects scored below (own evidence) are not published
-	Every      time.Duration                                       // Start's interval (default 30 s)
-	Now        func() time.Time                                    // nil: time.Now
-	Logger     *slog.Logger                                        // nil: discard
-	Registerer prometheus.Registerer                               // nil: metrics not registered
+	Identity stix.Identity                                       // acd's identity (created_by_ref of everything)
+	TLP      stix.TLP                                            // the marking of what is published
+	Store    taxii.Store                                         // the store of acd's TAXII server
+	Partners []*share.Gate                                       // one per partner, with its agreement
+	Source   func(ctx context.Context) ([]detect.Suspect, error) // acd's suspects
+	MinScore float64                                             // suspects scored below (own evidence) are not published
+	// Extra, when set, returns more objects to publish as they are
+	// (incident reports as STIX, each with its own TLP): through the same
+	// gates, versioned the same way.
+	Extra      func(ctx context.Context) ([]stix.Object, error)
+	Every      time.Duration         // Start's interval (default 30 s)
+	Now        func() time.Time      // nil: time.Now
+	Logger     *slog.Logger          // nil: discard
+	Registerer prometheus.Registerer // nil: metrics not registered
 
 	once    sync.Once
 	initErr error
@@ -120,6 +124,13 @@ func (p *Publisher) publish(ctx context.Context) (PublishStats, error) {
 			continue
 		}
 		objs = append(objs, os...)
+	}
+	if p.Extra != nil {
+		more, err := p.Extra(ctx)
+		if err != nil {
+			return st, fmt.Errorf("unable to read the extra objects to publish: %w", err)
+		}
+		objs = append(objs, more...)
 	}
 	var errs []error
 	for _, g := range p.Partners {

@@ -161,3 +161,44 @@ func TestPublisherStartStop(t *testing.T) {
 	}
 	p.Stop() // idempotent
 }
+
+func TestPublisherExtra(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	store := taxii.NewMemStore(clk.Now)
+	const col = "6f1d0a52-3c1e-4b7e-9a55-0b7f5e2c1a09"
+	id := identity(t, "acd jp", clk.Now())
+	extra, err := stix.FromMitigation(stix.Mitigation{Case: "case-1", Action: "block", Target: "198.51.100.7",
+		NotBefore: clk.Now(), NotAfter: clk.Now().Add(time.Hour), Description: "blocked at the border"}, id, stix.TLPGreen, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := stix.FromMitigation(stix.Mitigation{Case: "case-2", Action: "block", Target: "198.51.100.8",
+		NotBefore: clk.Now(), NotAfter: clk.Now().Add(time.Hour)}, id, stix.TLPRed, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Publisher{Identity: id, TLP: stix.TLPGreen, Store: store, Source: bookSource(detect.NewBook(1, nil)),
+		Extra: func(context.Context) ([]stix.Object, error) { return append(extra, red...), nil },
+		Now: clk.Now, Logger: logger(t), Partners: []*share.Gate{{Agreement: outAgreement("us", col, stix.TLPAmber, false),
+			Ledger: &share.MemLedger{}, Domestic: isDomestic}}}
+	st, err := p.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, o := range allVersions(t, store, col) {
+		got[o.ID] = true
+	}
+	for _, o := range extra {
+		if !got[o.ID] {
+			t.Errorf("extra %s %s not published (%+v)", o.Type, o.ID, st)
+		}
+	}
+	for _, o := range red {
+		if got[o.ID] {
+			t.Errorf("a TLP:RED %s was published", o.Type)
+		}
+	}
+	validateAll(t, store, col)
+}
