@@ -180,7 +180,7 @@ func TestPublisherExtra(t *testing.T) {
 	}
 	p := &Publisher{Identity: id, TLP: stix.TLPGreen, Store: store, Source: bookSource(detect.NewBook(1, nil)),
 		Extra: func(context.Context) ([]stix.Object, error) { return append(extra, red...), nil },
-		Now: clk.Now, Logger: logger(t), Partners: []*share.Gate{{Agreement: outAgreement("us", col, stix.TLPAmber, false),
+		Now:   clk.Now, Logger: logger(t), Partners: []*share.Gate{{Agreement: outAgreement("us", col, stix.TLPAmber, false),
 			Ledger: &share.MemLedger{}, Domestic: isDomestic}}}
 	st, err := p.Run(ctx)
 	if err != nil {
