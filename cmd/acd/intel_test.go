@@ -286,3 +286,56 @@ func TestSharingBetweenAllies(t *testing.T) {
 		t.Error("the scanner went with the C2's revocation")
 	}
 }
+
+// TestCaseOutcomeShared: a block executed on an approved case is shared
+// as a course-of-action that mitigates the target's indicator.
+func TestCaseOutcomeShared(t *testing.T) {
+	f := newCaseFixtureWith(t, `enforce: {record_only: true}
+intel:
+  identity: acd jp
+  tlp: green
+  publish_every: 1s
+  taxii:
+    listen: 127.0.0.1:0
+    api_roots: [{name: acd, collections: [{id: `+colJPtoUS+`, title: jp to us}]}]
+`, "")
+	agreement := filepath.Join(f.dir, "us.yaml")
+	if err := os.WriteFile(agreement, []byte("outgoing: {collections: ["+colJPtoUS+"], max_tlp: green, domestic: true}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, key, errOut := runCmd(t, nil, "partner", "add", "us", "-c", f.cfg, "--agreement", agreement)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	s := startServe(t, f.bin, f.dir, f.cfg)
+	taxiiAddr := waitLog(t, s.logs, regexp.MustCompile(`"msg":"listening"[^\n]*"part":"taxii"[^\n]*"addr":"([^"]+)"`))
+	server := "http://" + s.http
+	as := func(user string, args ...string) string {
+		t.Helper()
+		code, out, errOut := f.as(t, server, user, args...)
+		if code != 0 {
+			t.Fatalf("%s %v: %s %s", user, args, out, errOut)
+		}
+		return out
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(as("ana", "create", "--target", "100.64.0.7", "--suspect", "100.64.0.7", "--legal-basis", "ACD Act art. 12(1)",
+		"--action", "block=100.64.0.7", "--for", "1h", "--json")), &created); err != nil {
+		t.Fatal(err)
+	}
+	as("ana", "request", created.ID)
+	as("c1", "approve", created.ID, "--key", f.keys["c1"])
+	as("c2", "approve", created.ID, "--key", f.keys["c2"])
+	as("op1", "execute", created.ID, "--action", "0")
+	waitUntil(t, 30*time.Second, "the course of action in us's collection", func() bool {
+		_, objs := taxiiObjects(t, taxiiAddr, colJPtoUS, strings.TrimSpace(key))
+		for _, o := range objs {
+			if o["type"] == "course-of-action" && strings.Contains(fmt.Sprint(o["name"]), "100.64.0.7") {
+				return true
+			}
+		}
+		return false
+	}, func() string { return lastLines(s.logs.String(), 30) })
+}

@@ -213,6 +213,9 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	if cfg.Intel.Identity != "" {
 		intelComp = &intelComponent{cfg: cfg.Intel, log: log.With("component", "intel"), reg: reg, st: st,
 			domestic: screen.IsDomestic}
+		if casesComp != nil {
+			intelComp.outcomes = caseOutcomes(casesComp.get, screen.IsDomestic)
+		}
 		intelAPI = intelComp
 	}
 	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,

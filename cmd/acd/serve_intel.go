@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/console/api"
 	"github.com/acd-org/acd/detect"
 	"github.com/acd-org/acd/intel/exchange"
@@ -139,6 +140,8 @@ type intelComponent struct {
 	reg      prometheus.Registerer
 	st       *storeComponent
 	domestic func(netip.Addr) bool
+	// outcomes returns the case outcomes to share (nil: none).
+	outcomes func(ctx context.Context) ([]stix.Mitigation, error)
 
 	server    *httpPart
 	publisher *exchange.Publisher
@@ -217,6 +220,20 @@ func (c *intelComponent) Start(ctx context.Context) error {
 				return nil, err
 			}
 			var out []stix.Object
+			if c.outcomes != nil {
+				ms, err := c.outcomes(ctx)
+				if err != nil {
+					return nil, err
+				}
+				for _, m := range ms {
+					objs, err := stix.FromMitigation(m, id, c.cfg.TLP, time.Now().UTC())
+					if err != nil {
+						c.log.Warn("case outcome not shared", "case", m.Case, "err", err)
+						continue
+					}
+					out = append(out, objs...)
+				}
+			}
 			for _, r := range rs {
 				objs, err := report.ToSTIX(r, id, time.Now().UTC())
 				if err != nil {
@@ -309,4 +326,40 @@ func (l allowedOnly) Record(ctx context.Context, e share.Entry) error {
 		return nil
 	}
 	return l.MemLedger.Record(ctx, e)
+}
+
+// caseOutcomes returns the mitigations of the cases whose actions ran and
+// stopped the attack (effective), and of those still running (active),
+// for the partners: what was done against which target, over which
+// window. Domestic targets (rtbh of the operator's own hosts) and
+// re-identifications and police requests are never shared.
+func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bool) func(ctx context.Context) ([]stix.Mitigation, error) {
+	return func(ctx context.Context) ([]stix.Mitigation, error) {
+		s, err := svc()
+		if err != nil {
+			return nil, nil // cases not running: nothing to share
+		}
+		var out []stix.Mitigation
+		for _, st := range []cases.State{cases.StateEffective, cases.StateActive} {
+			cs, _, err := s.Cases(ctx, cases.Filter{State: st, Limit: 1000})
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range cs {
+				for _, a := range c.Actions {
+					switch a.Type {
+					case cases.ActionBlock, cases.ActionFlowSpec, cases.ActionSinkhole, cases.ActionAbuseReport:
+					default:
+						continue
+					}
+					if p := a.Target.Prefix(); p.IsValid() && domestic(p.Addr()) {
+						continue
+					}
+					out = append(out, stix.Mitigation{Case: c.ID, Action: string(a.Type), Target: a.Target.String(),
+						NotBefore: a.NotBefore, NotAfter: a.NotAfter, Description: "case " + string(c.State)})
+				}
+			}
+		}
+		return out, nil
+	}
 }
