@@ -31,6 +31,9 @@ type Partner struct {
 	// polls and pushes to; empty when the partner only reads acd's.
 	URL     string `json:"url,omitempty"`
 	APIRoot string `json:"api_root,omitempty"`
+	// PushCollection is the partner's collection acd POSTs its objects
+	// to ("" when the partner only pulls from acd's server).
+	PushCollection string `json:"push_collection,omitempty"`
 	// RemoteKey is the API key acd presents to the partner's server;
 	// never shown (HasRemoteKey says whether there is one).
 	RemoteKey    string    `json:"-"`
@@ -65,6 +68,9 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 	if err := p.Agreement.Validate(); err != nil {
 		return "", fmt.Errorf("partner %q: %w", p.Name, err)
 	}
+	if p.PushCollection != "" && p.URL == "" {
+		return "", fmt.Errorf("partner %q: a push collection needs the partner's url", p.Name)
+	}
 	if p.URL != "" {
 		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return "", fmt.Errorf("partner %q: url %q is not an http(s) URL", p.Name, p.URL)
@@ -91,8 +97,8 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 				return db.wrap("write partner to", err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO partners (name, agreement, url, api_root, remote_key, key_hash, created)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, p.Name, string(agreement), p.URL, p.APIRoot, p.RemoteKey, hash[:], db.now().UnixMilli()); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO partners (name, agreement, url, api_root, remote_key, key_hash, created, push_collection)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Name, string(agreement), p.URL, p.APIRoot, p.RemoteKey, hash[:], db.now().UnixMilli(), p.PushCollection); err != nil {
 			return db.wrap("write partner to", err)
 		}
 		_, err := db.AuditTx(ctx, tx, audit.Entry{Action: "partner.add", Object: "partner:" + p.Name,
@@ -126,7 +132,7 @@ func (db *DB) RemovePartner(ctx context.Context, name string) error {
 
 // Partners returns the partners, by name; removed ones too when all.
 func (db *DB) Partners(ctx context.Context, all bool) ([]Partner, error) {
-	q := `SELECT name, agreement, url, api_root, remote_key, created, coalesce(last_sync, 0), last_error, coalesce(removed_at, 0) FROM partners`
+	q := `SELECT name, agreement, url, api_root, remote_key, created, coalesce(last_sync, 0), last_error, coalesce(removed_at, 0), push_collection FROM partners`
 	if !all {
 		q += ` WHERE removed_at IS NULL`
 	}
@@ -142,7 +148,7 @@ func (db *DB) Partners(ctx context.Context, all bool) ([]Partner, error) {
 			agreement                string
 			created, synced, removed int64
 		)
-		if err := rows.Scan(&p.Name, &agreement, &p.URL, &p.APIRoot, &p.RemoteKey, &created, &synced, &p.LastError, &removed); err != nil {
+		if err := rows.Scan(&p.Name, &agreement, &p.URL, &p.APIRoot, &p.RemoteKey, &created, &synced, &p.LastError, &removed, &p.PushCollection); err != nil {
 			return nil, db.wrap("read partners from", err)
 		}
 		if err := json.Unmarshal([]byte(agreement), &p.Agreement); err != nil {

@@ -29,7 +29,7 @@ func TestPartners(t *testing.T) {
 	ctx := context.Background()
 	db, _ := auditStore(t, 4)
 	key, err := db.AddPartner(ctx, Partner{Name: "us", Agreement: testAgreement(t, "us"), URL: "https://taxii.us.example/",
-		APIRoot: "acd", RemoteKey: "remote-secret"})
+		APIRoot: "acd", RemoteKey: "remote-secret", PushCollection: "0f1e2d3c-4b5a-4697-8887-a6b5c4d3e2f1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,8 @@ func TestPartners(t *testing.T) {
 		t.Error("an agreement letting TLP:RED leave was accepted")
 	}
 	ps, err := db.Partners(ctx, false)
-	if err != nil || len(ps) != 1 || ps[0].Agreement.Outgoing.MaxTLP != stix.TLPAmber || ps[0].RemoteKey != "remote-secret" || !ps[0].HasRemoteKey {
+	if err != nil || len(ps) != 1 || ps[0].Agreement.Outgoing.MaxTLP != stix.TLPAmber || ps[0].RemoteKey != "remote-secret" || !ps[0].HasRemoteKey ||
+		ps[0].PushCollection != "0f1e2d3c-4b5a-4697-8887-a6b5c4d3e2f1" {
 		t.Fatalf("partners = %+v, %v", ps, err)
 	}
 

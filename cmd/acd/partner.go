@@ -22,7 +22,7 @@ AMBER+STRICT —, object types, minimum confidence, delay, whether anything
 derived from domestic data may leave; and which of its collections acd
 polls, with what trust). See intel/share/README.md for the format.
 
-  acd partner add NAME --agreement FILE [--url URL --api-root NAME --remote-key-file FILE]
+  acd partner add NAME --agreement FILE [--url URL --api-root NAME --remote-key-file FILE --push-collection ID]
                                     add a partner; print the API key it presents to acd's TAXII server
   acd partner list [--json]         the partners, their terms and last sync
   acd partner remove NAME           stop sharing with NAME (its key is refused from now on)
@@ -31,7 +31,9 @@ polls, with what trust). See intel/share/README.md for the format.
 --url is the partner's TAXII server (https://taxii.partner.example/),
 --api-root the API root acd polls there, and --remote-key-file a file
 holding the API key acd presents to it (kept in the store: protect the
-store file). Without --url, the partner only reads acd's collections.
+store file); --push-collection the partner's collection acd POSTs to (what
+it may receive, as for pulls). Without --url, the partner only reads acd's
+collections.
 
 The partners live in the store (store.path): give the same -c FILE (or
 ACD_STORE_PATH) as acd serve; acd serve picks changes up at its next
@@ -77,6 +79,7 @@ Example:
 	urlFlag := fs.String("url", "", "the partner's TAXII server `URL` (omit: it only reads acd's collections)")
 	apiRoot := fs.String("api-root", "", "the partner's API root `name` acd polls and pushes to")
 	keyFile := fs.String("remote-key-file", "", "`file` holding the API key acd presents to the partner")
+	push := fs.String("push-collection", "", "the partner's collection `id` acd POSTs its objects to (omit: the partner pulls)")
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
 	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
@@ -114,7 +117,8 @@ Example:
 		remoteKey = strings.TrimSpace(string(b))
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		key, err := db.AddPartner(ctx, store.Partner{Name: name, Agreement: a, URL: *urlFlag, APIRoot: *apiRoot, RemoteKey: remoteKey})
+		key, err := db.AddPartner(ctx, store.Partner{Name: name, Agreement: a, URL: *urlFlag, APIRoot: *apiRoot, RemoteKey: remoteKey,
+			PushCollection: *push})
 		if err != nil {
 			return err
 		}

@@ -146,6 +146,7 @@ type intelComponent struct {
 	server    *httpPart
 	publisher *exchange.Publisher
 	poller    *exchange.Poller
+	pusher    *exchange.Pusher
 	partners  map[string]bool
 }
 
@@ -168,7 +169,10 @@ func (c *intelComponent) Start(ctx context.Context) error {
 	// publisher decides the same refused objects again on every run.
 	ledger := allowedOnly{&share.MemLedger{}}
 	var gates []*share.Gate
-	var remotes []exchange.Remote
+	var (
+		remotes []exchange.Remote
+		pushes  []exchange.PushTarget
+	)
 	c.partners = map[string]bool{}
 	for _, p := range partners {
 		g := &share.Gate{Agreement: p.Agreement, Ledger: ledger, Domestic: c.domestic}
@@ -183,7 +187,12 @@ func (c *intelComponent) Start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("intel: partner %s: %w", p.Name, err)
 		}
-		remotes = append(remotes, exchange.Remote{Gate: g, Client: cl, APIRoot: strings.TrimSuffix(p.URL, "/") + "/" + p.APIRoot + "/"})
+		root := strings.TrimSuffix(p.URL, "/") + "/" + p.APIRoot + "/"
+		remotes = append(remotes, exchange.Remote{Gate: g, Client: cl, APIRoot: root})
+		if p.PushCollection != "" {
+			pushes = append(pushes, exchange.PushTarget{Partner: p.Name, Local: p.Agreement.Outgoing.Collections, Client: cl,
+				APIRoot: root, Collection: p.PushCollection})
+		}
 	}
 	tstore := db.TAXII()
 	if c.cfg.TAXII.Listen != "" {
@@ -255,6 +264,13 @@ func (c *intelComponent) Start(ctx context.Context) error {
 		c.stopServer()
 		return err
 	}
+	c.pusher = &exchange.Pusher{Store: tstore, Targets: pushes, Every: c.cfg.PublishEvery, Logger: c.log.With("part", "push")}
+	if err := c.pusher.Start(ctx); err != nil {
+		c.poller.Stop()
+		c.publisher.Stop()
+		c.stopServer()
+		return err
+	}
 	c.log.Info("sharing ready", "identity", c.cfg.Identity, "partners", len(partners), "polled", len(remotes), "taxii", c.cfg.TAXII.Listen)
 	return nil
 }
@@ -266,6 +282,9 @@ func (c *intelComponent) stopServer() {
 }
 
 func (c *intelComponent) Stop() {
+	if c.pusher != nil {
+		c.pusher.Stop()
+	}
 	if c.poller != nil {
 		c.poller.Stop()
 	}
@@ -295,10 +314,12 @@ func (c *intelComponent) SyncPartner(ctx context.Context, name string) (any, err
 	}
 	polled, perr := c.poller.SyncNow(ctx, name)
 	published, err := c.publisher.Run(ctx)
+	pushed, xerr := c.pusher.Run(ctx)
+	err = errors.Join(err, xerr)
 	if db := c.st.db.Load(); db != nil {
 		_ = db.PartnerSynced(ctx, name, time.Now(), errors.Join(perr, err))
 	}
-	return map[string]any{"polled": polled, "published": published}, errors.Join(perr, err)
+	return map[string]any{"polled": polled, "published": published, "pushed": pushed}, errors.Join(perr, err)
 }
 
 // RevokeShared implements api.Intel.
