@@ -164,10 +164,11 @@ func (c *intelComponent) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Only what was allowed is remembered (revocations and new versions
-	// follow it); refusals are counted in the metrics, not kept: the
-	// publisher decides the same refused objects again on every run.
-	ledger := allowedOnly{&share.MemLedger{}}
+	// The ledger (in the store: provenance survives a restart) keeps
+	// what was allowed, in and out; refusals are counted in the metrics,
+	// not kept: the publisher decides the same refused objects again on
+	// every run.
+	ledger := allowedOnly{db.ShareLedger()}
 	var gates []*share.Gate
 	var (
 		remotes []exchange.Remote
@@ -253,7 +254,7 @@ func (c *intelComponent) Start(ctx context.Context) error {
 			}
 			return out, nil
 		}}
-	c.poller = &exchange.Poller{Partners: remotes, Sink: exchange.BookSink{Book: book}, Every: c.cfg.PollEvery,
+	c.poller = &exchange.Poller{Partners: remotes, Sink: exchange.BookSink{Book: book}, Every: c.cfg.PollEvery, Bookmarks: db.ShareBookmarks(),
 		Logger: c.log.With("part", "poll"), Registerer: c.reg}
 	if err := c.publisher.Start(ctx); err != nil {
 		c.stopServer()
@@ -264,7 +265,8 @@ func (c *intelComponent) Start(ctx context.Context) error {
 		c.stopServer()
 		return err
 	}
-	c.pusher = &exchange.Pusher{Store: tstore, Targets: pushes, Every: c.cfg.PublishEvery, Logger: c.log.With("part", "push")}
+	c.pusher = &exchange.Pusher{Store: tstore, Targets: pushes, Every: c.cfg.PublishEvery, Bookmarks: db.ShareBookmarks(),
+		Logger: c.log.With("part", "push")}
 	if err := c.pusher.Start(ctx); err != nil {
 		c.poller.Stop()
 		c.publisher.Stop()
@@ -340,13 +342,13 @@ func (o orPolicy) Access(p taxii.Principal, root, collection string) (read, writ
 }
 
 // allowedOnly is a share.Ledger that keeps the allowed decisions only.
-type allowedOnly struct{ *share.MemLedger }
+type allowedOnly struct{ share.Ledger }
 
 func (l allowedOnly) Record(ctx context.Context, e share.Entry) error {
 	if !e.Allowed {
 		return nil
 	}
-	return l.MemLedger.Record(ctx, e)
+	return l.Ledger.Record(ctx, e)
 }
 
 // caseOutcomes returns the mitigations of the cases whose actions ran and
