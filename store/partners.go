@@ -236,3 +236,29 @@ func (p partnerPolicy) Access(pr taxii.Principal, _, collection string) (read, w
 	}
 	return false, false
 }
+
+// TAXIIBasicAuth authenticates partners at acd's TAXII server with HTTP
+// Basic as acd users holding the partner role (acd user add NAME --role
+// partner): the user name is the partner's name. Each check costs a
+// password hash; partners polling often should use their key.
+func (db *DB) TAXIIBasicAuth() taxii.Authenticator { return partnerBasic{db} }
+
+type partnerBasic struct{ db *DB }
+
+func (a partnerBasic) Authenticate(r *http.Request) (taxii.Principal, error) {
+	name, password, ok := r.BasicAuth()
+	if !ok {
+		return taxii.Principal{}, taxii.ErrNoCredentials
+	}
+	p, err := a.db.AuthenticateUser(r.Context(), name, password)
+	if err != nil {
+		if errors.Is(err, ErrUnauthenticated) || errors.Is(err, ErrPasswordChange) {
+			return taxii.Principal{}, taxii.ErrBadCredentials
+		}
+		return taxii.Principal{}, err
+	}
+	if !p.HasRole(RolePartner) {
+		return taxii.Principal{}, taxii.ErrBadCredentials
+	}
+	return taxii.Principal{Name: p.Name}, nil
+}

@@ -81,6 +81,34 @@ func TestPartners(t *testing.T) {
 	if err := db.RemovePartner(ctx, "us"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("remove twice: %v", err)
 	}
+	// HTTP Basic: an acd user with the partner role, named as the partner.
+	lp := DefaultLoginPolicy()
+	lp.Argon2 = cheap
+	if err := db.SetLoginPolicy(ctx, lp); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddUser(ctx, "uk", []Role{RolePartner}, "a long enough passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddUser(ctx, "ann", []Role{RoleAnalyst}, "a long enough passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	basic := db.TAXIIBasicAuth()
+	for _, tt := range []struct {
+		user, pw string
+		want     error
+	}{{"uk", "a long enough passphrase", nil}, {"uk", "wrong password here", taxii.ErrBadCredentials},
+		{"ann", "a long enough passphrase", taxii.ErrBadCredentials}} {
+		r := httptest.NewRequest("GET", "/taxii2/", nil)
+		r.SetBasicAuth(tt.user, tt.pw)
+		p, err := basic.Authenticate(r)
+		if !errors.Is(err, tt.want) || (err == nil && p.Name != tt.user) {
+			t.Errorf("basic %s: %+v %v, want %v", tt.user, p, err, tt.want)
+		}
+	}
+	if _, err := basic.Authenticate(httptest.NewRequest("GET", "/taxii2/", nil)); !errors.Is(err, taxii.ErrNoCredentials) {
+		t.Errorf("no basic: %v", err)
+	}
 	es, _ := db.ListAudit(ctx, audit.Filter{Action: "partner.*"})
 	if len(es) != 2 || strings.Contains(string(es[0].Data), "remote-secret") || strings.Contains(string(es[0].Data), key) {
 		t.Fatalf("audit = %+v", es)

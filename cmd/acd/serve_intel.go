@@ -201,9 +201,11 @@ func (c *intelComponent) Start(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var auth taxii.Authenticator = db.TAXIIAuth()
+		// A partner authenticates with its key, as an acd user with the
+		// partner role (HTTP Basic), or by its client certificate.
+		auth := taxii.Authenticators{db.TAXIIAuth(), db.TAXIIBasicAuth()}
 		if len(c.cfg.TAXII.TLS.ClientSubjects) > 0 {
-			auth = taxii.Authenticators{taxii.ClientCerts{Subjects: c.cfg.TAXII.TLS.ClientSubjects}, auth}
+			auth = append(taxii.Authenticators{taxii.ClientCerts{Subjects: c.cfg.TAXII.TLS.ClientSubjects}}, auth...)
 		}
 		srv, err := taxii.New(c.cfg.TAXII.Config, taxii.Deps{Logger: c.log.With("part", "taxii"), Store: tstore, Auth: auth,
 			Policy: orPolicy{taxii.NewConfigPolicy(c.cfg.TAXII.Config), db.TAXIIPolicy()}, Validator: stix.Validate, Registerer: c.reg})
