@@ -439,7 +439,11 @@ func (e *enforcement) watch(ctx context.Context, svc *store.Cases) {
 	followed := map[string]bool{}
 	for {
 		now := map[string]bool{}
-		for _, st := range []cases.State{cases.StateDraft, cases.StateRequested, cases.StateApproved} {
+		// Every action of a case that may still run is prewatched — also
+		// the actions not yet executed of a case another action of which
+		// made it active —, so that each has its "before" when it runs.
+		for _, st := range []cases.State{cases.StateDraft, cases.StateRequested, cases.StateApproved,
+			cases.StateActive, cases.StateEffective, cases.StateIneffective} {
 			cs, _, err := svc.Cases(ctx, cases.Filter{State: st, Limit: 1000})
 			if err != nil {
 				if ctx.Err() == nil {
