@@ -92,7 +92,39 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 			return db.wrap("write partner to", err)
 		case !removed.Valid:
 			return fmt.Errorf("partner %q: %w (remove it first)", p.Name, ErrExists)
-		default:
+		}
+		// An outgoing collection belongs to one partner for good: what was
+		// gated for one must never be readable by another (nor by a later
+		// partner of the same name under other terms).
+		rows, err := tx.QueryContext(ctx, `SELECT name, agreement FROM partners`)
+		if err != nil {
+			return db.wrap("read partners from", err)
+		}
+		for rows.Next() {
+			var (
+				other string
+				doc   string
+				oa    share.Agreement
+			)
+			if err := rows.Scan(&other, &doc); err != nil {
+				_ = rows.Close()
+				return db.wrap("read partners from", err)
+			}
+			if json.Unmarshal([]byte(doc), &oa) != nil {
+				continue
+			}
+			for _, c := range p.Agreement.Outgoing.Collections {
+				if slices.Contains(oa.Outgoing.Collections, c) {
+					_ = rows.Close()
+					return fmt.Errorf("partner %q: collection %s is (or was) shared with partner %q; give each partner collections of its own", p.Name, c, other)
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return db.wrap("read partners from", err)
+		}
+		_ = rows.Close()
+		if removed.Valid { // a removed partner of that name, on other collections: replaced
 			if _, err := tx.ExecContext(ctx, `DELETE FROM partners WHERE name = ?`, p.Name); err != nil {
 				return db.wrap("write partner to", err)
 			}
@@ -101,7 +133,7 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.Name, string(agreement), p.URL, p.APIRoot, p.RemoteKey, hash[:], db.now().UnixMilli(), p.PushCollection); err != nil {
 			return db.wrap("write partner to", err)
 		}
-		_, err := db.AuditTx(ctx, tx, audit.Entry{Action: "partner.add", Object: "partner:" + p.Name,
+		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: "partner.add", Object: "partner:" + p.Name,
 			Data: audit.Data("max_tlp", p.Agreement.Outgoing.MaxTLP.String(), "outgoing", p.Agreement.Outgoing.Collections,
 				"incoming", p.Agreement.Incoming.Collections, "url", p.URL)})
 		return err
@@ -216,25 +248,44 @@ func (a partnerAuth) Authenticate(r *http.Request) (taxii.Principal, error) {
 	return taxii.Principal{Name: name}, nil
 }
 
-// TAXIIPolicy lets each partner read the collections its agreement
-// shares with it (outgoing collections) and write none: acd publishes
-// into them itself. Read from the store on every call.
-func (db *DB) TAXIIPolicy() taxii.Policy { return partnerPolicy{db} }
+// TAXIIPolicy decides access to acd's TAXII collections, reading the
+// partners from the store on every call. A live partner reads exactly the
+// collections its agreement shares with it (outgoing), whatever other
+// lists say; a removed partner nothing. Other principals get what other
+// grants (the configuration's read/write lists). Nobody writes into a
+// collection that is (or was) a partner's outgoing collection: what is
+// there passed that partner's gate, and nothing else may join it.
+func (db *DB) TAXIIPolicy(other taxii.Policy) taxii.Policy { return partnerPolicy{db, other} }
 
-type partnerPolicy struct{ db *DB }
+type partnerPolicy struct {
+	db    *DB
+	other taxii.Policy
+}
 
-func (p partnerPolicy) Access(pr taxii.Principal, _, collection string) (read, write bool) {
-	ps, err := p.db.Partners(context.Background(), false)
+func (p partnerPolicy) Access(pr taxii.Principal, root, collection string) (read, write bool) {
+	ps, err := p.db.Partners(context.Background(), true)
 	if err != nil {
 		p.db.log.Error("taxii: partners not readable: access refused", "error", err)
 		return false, false
 	}
+	outgoing := false
 	for _, x := range ps {
-		if x.Name == pr.Name {
-			return slices.Contains(x.Agreement.Outgoing.Collections, collection), false
-		}
+		outgoing = outgoing || slices.Contains(x.Agreement.Outgoing.Collections, collection)
 	}
-	return false, false
+	for _, x := range ps {
+		if x.Name != pr.Name {
+			continue
+		}
+		if !x.RemovedAt.IsZero() {
+			return false, false
+		}
+		return slices.Contains(x.Agreement.Outgoing.Collections, collection), false
+	}
+	if p.other == nil {
+		return false, false
+	}
+	read, write = p.other.Access(pr, root, collection)
+	return read, write && !outgoing
 }
 
 // TAXIIBasicAuth authenticates partners at acd's TAXII server with HTTP

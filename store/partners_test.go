@@ -39,6 +39,9 @@ func TestPartners(t *testing.T) {
 	if _, err := db.AddPartner(ctx, Partner{Name: "uk", Agreement: testAgreement(t, "us")}); err == nil {
 		t.Error("an agreement naming another partner was accepted")
 	}
+	if _, err := db.AddPartner(ctx, Partner{Name: "kr", Agreement: testAgreement(t, "kr")}); err == nil || !strings.Contains(err.Error(), "shared with partner \"us\"") {
+		t.Errorf("a second partner on us's collection: %v", err)
+	}
 	bad := testAgreement(t, "fr")
 	bad.Outgoing.MaxTLP = stix.TLPRed
 	if _, err := db.AddPartner(ctx, Partner{Name: "fr", Agreement: bad}); err == nil {
@@ -50,7 +53,10 @@ func TestPartners(t *testing.T) {
 		t.Fatalf("partners = %+v, %v", ps, err)
 	}
 
-	auth, pol := db.TAXIIAuth(), db.TAXIIPolicy()
+	cfgPol := taxii.NewConfigPolicy(taxii.Config{APIRoots: []taxii.APIRootConfig{{Name: "acd", Collections: []taxii.CollectionConfig{
+		{ID: "91a7b528-80eb-42ed-a74d-c6fbd5a26116", Read: []string{"*"}, Write: []string{"*"}},
+		{ID: "52892447-4d7e-4f70-b94d-d7f22742ff63", Read: []string{"*"}, Write: []string{"*"}}}}}})
+	auth, pol := db.TAXIIAuth(), db.TAXIIPolicy(cfgPol)
 	req := httptest.NewRequest("GET", "/taxii2/", nil)
 	req.Header.Set("X-API-Key", key)
 	p, err := auth.Authenticate(req)
@@ -61,7 +67,13 @@ func TestPartners(t *testing.T) {
 		t.Errorf("outgoing collection: read %v write %v", r, w)
 	}
 	if r, _ := pol.Access(p, "acd", "52892447-4d7e-4f70-b94d-d7f22742ff63"); r {
-		t.Error("the partner reads a collection not shared with it")
+		t.Error("the partner reads a collection not shared with it, although the configuration lets anyone read it")
+	}
+	if r, w := pol.Access(taxii.Principal{Name: "soc"}, "acd", "91a7b528-80eb-42ed-a74d-c6fbd5a26116"); !r || w {
+		t.Errorf("another principal on a partner's outgoing collection: read %v write %v (never write)", r, w)
+	}
+	if r, w := pol.Access(taxii.Principal{Name: "soc"}, "acd", "52892447-4d7e-4f70-b94d-d7f22742ff63"); !r || !w {
+		t.Errorf("another principal on another collection: read %v write %v", r, w)
 	}
 	req.Header.Set("X-API-Key", key+"x")
 	if _, err := auth.Authenticate(req); !errors.Is(err, taxii.ErrBadCredentials) {
@@ -73,6 +85,9 @@ func TestPartners(t *testing.T) {
 	}
 	if err := db.RemovePartner(ctx, "us"); err != nil {
 		t.Fatal(err)
+	}
+	if r, _ := pol.Access(p, "acd", "91a7b528-80eb-42ed-a74d-c6fbd5a26116"); r {
+		t.Error("a removed partner (by certificate or Basic) still reads")
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	if _, err := auth.Authenticate(req); !errors.Is(err, taxii.ErrBadCredentials) {

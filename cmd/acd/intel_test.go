@@ -285,6 +285,16 @@ func TestSharingBetweenAllies(t *testing.T) {
 	if _, kept := us.partnerSuspects(t, "jp")["100.66.0.9"]; !kept {
 		t.Error("the scanner went with the C2's revocation")
 	}
+
+	// Removing a partner while jp runs: its key is refused at once, and
+	// the exchange is rebuilt without it within seconds.
+	if code, _, errOut := runCmd(t, nil, "partner", "remove", "uk", "-c", jp.cfg); code != 0 {
+		t.Fatalf("partner remove uk: %s", errOut)
+	}
+	if code, _ := taxiiObjects(t, jpTAXII, colJPtoUK, strings.TrimSpace(ukKey)); code != http.StatusUnauthorized {
+		t.Errorf("a removed partner's key: %d", code)
+	}
+	waitLog(t, jp.s.logs, regexp.MustCompile(`"msg":"sharing ready"[^\n]*"partners":(1),`))
 }
 
 // TestCaseOutcomeShared: a block executed on an approved case is shared

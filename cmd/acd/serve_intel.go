@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -143,11 +145,17 @@ type intelComponent struct {
 	// outcomes returns the case outcomes to share (nil: none).
 	outcomes func(ctx context.Context) ([]stix.Mitigation, error)
 
-	server    *httpPart
-	publisher *exchange.Publisher
-	poller    *exchange.Poller
-	pusher    *exchange.Pusher
-	partners  map[string]bool
+	db         *store.DB
+	id         stix.Identity
+	tstore     taxii.Store
+	server     *httpPart
+	registered bool // metrics registered (by the first exchange)
+
+	refreshMu sync.Mutex // one refresh at a time
+	mu        sync.Mutex // guards ex
+	ex        *exchangeSet
+	watchStop context.CancelFunc
+	watchDone chan struct{}
 }
 
 func (c *intelComponent) Start(ctx context.Context) error {
@@ -155,51 +163,19 @@ func (c *intelComponent) Start(ctx context.Context) error {
 	if db == nil {
 		return errors.New("intel: the store is not open")
 	}
-	now := time.Now().UTC()
-	id, err := stix.NewIdentity(c.cfg.Identity, now, c.cfg.TLP)
+	id, err := stix.NewIdentity(c.cfg.Identity, time.Now().UTC(), c.cfg.TLP)
 	if err != nil {
 		return fmt.Errorf("intel: %w", err)
 	}
-	partners, err := db.Partners(ctx, false)
-	if err != nil {
-		return err
-	}
-	// The ledger (in the store: provenance survives a restart) keeps
-	// what was allowed, in and out; refusals are counted in the metrics,
-	// not kept: the publisher decides the same refused objects again on
-	// every run.
-	ledger := allowedOnly{db.ShareLedger()}
-	var gates []*share.Gate
-	var (
-		remotes []exchange.Remote
-		pushes  []exchange.PushTarget
-	)
-	c.partners = map[string]bool{}
-	for _, p := range partners {
-		g := &share.Gate{Agreement: p.Agreement, Ledger: ledger, Domestic: c.domestic}
-		gates = append(gates, g)
-		c.partners[p.Name] = true
-		if p.URL == "" {
-			continue
-		}
-		cc := client.DefaultConfig()
-		cc.URL, cc.APIKey = strings.TrimSuffix(p.URL, "/")+"/taxii2/", p.RemoteKey
-		cl, err := client.New(cc, client.Deps{Logger: c.log.With("partner", p.Name)})
-		if err != nil {
-			return fmt.Errorf("intel: partner %s: %w", p.Name, err)
-		}
-		root := strings.TrimSuffix(p.URL, "/") + "/" + p.APIRoot + "/"
-		remotes = append(remotes, exchange.Remote{Gate: g, Client: cl, APIRoot: root})
-		if p.PushCollection != "" {
-			pushes = append(pushes, exchange.PushTarget{Partner: p.Name, Local: p.Agreement.Outgoing.Collections, Client: cl,
-				APIRoot: root, Collection: p.PushCollection})
-		}
-	}
-	tstore := db.TAXII()
+	c.db, c.id, c.tstore = db, id, db.TAXII()
 	if c.cfg.TAXII.Listen != "" {
 		tlsConf, err := c.cfg.TAXII.TLS.config()
 		if err != nil {
 			return err
+		}
+		if tlsConf == nil && !isLoopbackListen(c.cfg.TAXII.Listen) {
+			c.log.Warn("intel.taxii.listen is not loopback and has no TLS: partners' keys and passwords cross the network in clear",
+				"listen", c.cfg.TAXII.Listen)
 		}
 		// A partner authenticates with its key, as an acd user with the
 		// partner role (HTTP Basic), or by its client certificate.
@@ -207,8 +183,8 @@ func (c *intelComponent) Start(ctx context.Context) error {
 		if len(c.cfg.TAXII.TLS.ClientSubjects) > 0 {
 			auth = append(taxii.Authenticators{taxii.ClientCerts{Subjects: c.cfg.TAXII.TLS.ClientSubjects}}, auth...)
 		}
-		srv, err := taxii.New(c.cfg.TAXII.Config, taxii.Deps{Logger: c.log.With("part", "taxii"), Store: tstore, Auth: auth,
-			Policy: orPolicy{taxii.NewConfigPolicy(c.cfg.TAXII.Config), db.TAXIIPolicy()}, Validator: stix.Validate, Registerer: c.reg})
+		srv, err := taxii.New(c.cfg.TAXII.Config, taxii.Deps{Logger: c.log.With("part", "taxii"), Store: c.tstore, Auth: auth,
+			Policy: db.TAXIIPolicy(taxii.NewConfigPolicy(c.cfg.TAXII.Config)), Validator: stix.Validate, Registerer: c.reg})
 		if err != nil {
 			return fmt.Errorf("intel: %w", err)
 		}
@@ -217,20 +193,152 @@ func (c *intelComponent) Start(ctx context.Context) error {
 			return fmt.Errorf("intel: TAXII listener: %w", err)
 		}
 	}
-	book := c.st.book
-	c.publisher = &exchange.Publisher{Identity: id, TLP: c.cfg.TLP, Store: tstore, Partners: gates, MinScore: c.cfg.MinScore,
-		Every: c.cfg.PublishEvery, Logger: c.log.With("part", "publish"), Registerer: c.reg,
+	if err := c.refresh(ctx); err != nil {
+		c.stopServer()
+		return err
+	}
+	// Partners added, removed or changed while acd runs take effect
+	// within a few seconds: the exchange is rebuilt with them.
+	wctx, cancel := context.WithCancel(context.Background())
+	c.watchStop, c.watchDone = cancel, make(chan struct{})
+	go func() {
+		defer close(c.watchDone)
+		t := time.NewTicker(partnerRefresh)
+		defer t.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-t.C:
+				if err := c.refresh(wctx); err != nil && wctx.Err() == nil {
+					c.log.Error("intel: partners not reloaded", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// partnerRefresh is how often the partners are re-read from the store.
+const partnerRefresh = 5 * time.Second
+
+// exchangeSet is the publisher, poller and pusher for one set of
+// partners.
+type exchangeSet struct {
+	fingerprint string
+	partners    map[string]store.Partner
+	publisher   *exchange.Publisher
+	poller      *exchange.Poller
+	pusher      *exchange.Pusher
+}
+
+func (x *exchangeSet) stop() {
+	x.pusher.Stop()
+	x.poller.Stop()
+	x.publisher.Stop()
+}
+
+// refresh reads the live partners and, when they changed (or on the
+// first call), stops the exchange and starts one for them.
+func (c *intelComponent) refresh(ctx context.Context) error {
+	c.refreshMu.Lock()
+	defer c.refreshMu.Unlock()
+	partners, err := c.db.Partners(ctx, false)
+	if err != nil {
+		return err
+	}
+	fp, err := json.Marshal(partners)
+	if err != nil {
+		return err
+	}
+	for _, p := range partners { // the remote key is not in the JSON
+		fp = append(fp, p.RemoteKey...)
+	}
+	c.mu.Lock()
+	cur := c.ex
+	c.mu.Unlock()
+	if cur != nil && cur.fingerprint == string(fp) {
+		return nil
+	}
+	x, err := c.build(partners)
+	if err != nil {
+		return err
+	}
+	x.fingerprint = string(fp)
+	if cur != nil {
+		cur.stop()
+	}
+	if err := x.publisher.Start(ctx); err != nil {
+		return err
+	}
+	if err := x.poller.Start(ctx); err != nil {
+		x.publisher.Stop()
+		return err
+	}
+	if err := x.pusher.Start(ctx); err != nil {
+		x.poller.Stop()
+		x.publisher.Stop()
+		return err
+	}
+	c.mu.Lock()
+	c.ex = x
+	c.mu.Unlock()
+	c.log.Info("sharing ready", "identity", c.cfg.Identity, "partners", len(partners), "polled", len(x.poller.Partners),
+		"pushed", len(x.pusher.Targets), "taxii", c.cfg.TAXII.Listen)
+	return nil
+}
+
+// build makes the exchange for partners (not started).
+func (c *intelComponent) build(partners []store.Partner) (*exchangeSet, error) {
+	// The ledger (in the store: provenance survives a restart) keeps
+	// what was allowed, in and out; refusals are counted in the metrics,
+	// not kept: the publisher decides the same refused objects again on
+	// every run.
+	ledger := allowedOnly{c.db.ShareLedger()}
+	x := &exchangeSet{partners: map[string]store.Partner{}}
+	var (
+		gates   []*share.Gate
+		remotes []exchange.Remote
+		pushes  []exchange.PushTarget
+	)
+	for _, p := range partners {
+		g := &share.Gate{Agreement: p.Agreement, Ledger: ledger, Domestic: c.domestic}
+		gates = append(gates, g)
+		x.partners[p.Name] = p
+		if p.URL == "" {
+			continue
+		}
+		cc := client.DefaultConfig()
+		cc.URL, cc.APIKey = strings.TrimSuffix(p.URL, "/")+"/taxii2/", p.RemoteKey
+		cl, err := client.New(cc, client.Deps{Logger: c.log.With("partner", p.Name)})
+		if err != nil {
+			return nil, fmt.Errorf("intel: partner %s: %w", p.Name, err)
+		}
+		root := strings.TrimSuffix(p.URL, "/") + "/" + p.APIRoot + "/"
+		remotes = append(remotes, exchange.Remote{Gate: g, Client: cl, APIRoot: root})
+		if p.PushCollection != "" {
+			pushes = append(pushes, exchange.PushTarget{Partner: p.Name, Local: p.Agreement.Outgoing.Collections, Client: cl,
+				APIRoot: root, Collection: p.PushCollection})
+		}
+	}
+	book, db, id := c.st.book, c.db, c.id
+	// Metrics are registered by the first exchange only: a rebuilt one
+	// reports through its logs.
+	reg := c.reg
+	if c.registered {
+		reg = nil
+	}
+	c.registered = true
+	x.publisher = &exchange.Publisher{Identity: id, TLP: c.cfg.TLP, Store: c.tstore, Partners: gates, MinScore: c.cfg.MinScore,
+		Every: c.cfg.PublishEvery, Logger: c.log.With("part", "publish"), Registerer: reg,
 		Source: func(context.Context) ([]detect.Suspect, error) {
 			ss, _ := book.Query(detect.Filter{})
 			return ss, nil
 		},
-		// Operators' incident reports are shared as STIX too, each under
-		// its own TLP, through the same agreements.
+		// Case outcomes and operators' incident reports are shared as
+		// STIX too (reports each under its own TLP), through the same
+		// agreements.
 		Extra: func(ctx context.Context) ([]stix.Object, error) {
-			rs, err := db.Incidents(ctx, "", 1000)
-			if err != nil {
-				return nil, err
-			}
 			var out []stix.Object
 			if c.outcomes != nil {
 				ms, err := c.outcomes(ctx)
@@ -246,6 +354,10 @@ func (c *intelComponent) Start(ctx context.Context) error {
 					out = append(out, objs...)
 				}
 			}
+			rs, err := db.Incidents(ctx, "", 1000)
+			if err != nil {
+				return nil, err
+			}
 			for _, r := range rs {
 				objs, err := report.ToSTIX(r, id, time.Now().UTC())
 				if err != nil {
@@ -256,27 +368,20 @@ func (c *intelComponent) Start(ctx context.Context) error {
 			}
 			return out, nil
 		}}
-	c.poller = &exchange.Poller{Partners: remotes, Sink: exchange.BookSink{Book: book}, Every: c.cfg.PollEvery, Bookmarks: db.ShareBookmarks(),
-		Logger: c.log.With("part", "poll"), Registerer: c.reg}
-	if err := c.publisher.Start(ctx); err != nil {
-		c.stopServer()
-		return err
-	}
-	if err := c.poller.Start(ctx); err != nil {
-		c.publisher.Stop()
-		c.stopServer()
-		return err
-	}
-	c.pusher = &exchange.Pusher{Store: tstore, Targets: pushes, Every: c.cfg.PublishEvery, Bookmarks: db.ShareBookmarks(),
+	x.poller = &exchange.Poller{Partners: remotes, Sink: exchange.BookSink{Book: book}, Every: c.cfg.PollEvery, Bookmarks: db.ShareBookmarks(),
+		Logger: c.log.With("part", "poll"), Registerer: reg}
+	x.pusher = &exchange.Pusher{Store: c.tstore, Targets: pushes, Every: c.cfg.PublishEvery, Bookmarks: db.ShareBookmarks(),
 		Logger: c.log.With("part", "push")}
-	if err := c.pusher.Start(ctx); err != nil {
-		c.poller.Stop()
-		c.publisher.Stop()
-		c.stopServer()
-		return err
+	return x, nil
+}
+
+func isLoopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
 	}
-	c.log.Info("sharing ready", "identity", c.cfg.Identity, "partners", len(partners), "polled", len(remotes), "taxii", c.cfg.TAXII.Listen)
-	return nil
+	a, err := netip.ParseAddr(host)
+	return (err == nil && a.IsLoopback()) || host == "localhost"
 }
 
 func (c *intelComponent) stopServer() {
@@ -286,16 +391,29 @@ func (c *intelComponent) stopServer() {
 }
 
 func (c *intelComponent) Stop() {
-	if c.pusher != nil {
-		c.pusher.Stop()
+	if c.watchStop != nil {
+		c.watchStop()
+		<-c.watchDone
 	}
-	if c.poller != nil {
-		c.poller.Stop()
-	}
-	if c.publisher != nil {
-		c.publisher.Stop()
+	c.mu.Lock()
+	x := c.ex
+	c.ex = nil
+	c.mu.Unlock()
+	if x != nil {
+		x.stop()
 	}
 	c.stopServer()
+}
+
+// current returns the running exchange, or an error while sharing is
+// not (yet) running.
+func (c *intelComponent) current() (*exchangeSet, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ex == nil {
+		return nil, errors.New("sharing is not running yet")
+	}
+	return c.ex, nil
 }
 
 // Partners implements api.Intel.
@@ -311,36 +429,86 @@ func (c *intelComponent) Partners(ctx context.Context) (any, error) {
 	return ps, err
 }
 
-// SyncPartner implements api.Intel: poll the partner now, then publish.
+// SyncPartner implements api.Intel: poll the partner now (when acd polls
+// it), then publish and push.
 func (c *intelComponent) SyncPartner(ctx context.Context, name string) (any, error) {
-	if !c.partners[name] {
-		return nil, fmt.Errorf("partner %q (added after acd started? restart acd serve): %w", name, api.ErrNoPartner)
+	if err := c.refresh(ctx); err != nil {
+		return nil, err
 	}
-	polled, perr := c.poller.SyncNow(ctx, name)
-	published, err := c.publisher.Run(ctx)
-	pushed, xerr := c.pusher.Run(ctx)
-	err = errors.Join(err, xerr)
+	x, err := c.current()
+	if err != nil {
+		return nil, err
+	}
+	p, ok := x.partners[name]
+	if !ok {
+		return nil, fmt.Errorf("partner %q: %w", name, api.ErrNoPartner)
+	}
+	out := map[string]any{}
+	var perr error
+	if p.URL != "" {
+		out["polled"], perr = x.poller.SyncNow(ctx, name)
+	}
+	published, err := x.publisher.Run(ctx)
+	pushed, xerr := x.pusher.Run(ctx)
+	err = errors.Join(perr, err, xerr)
+	out["published"], out["pushed"] = published, pushed
 	if db := c.st.db.Load(); db != nil {
-		_ = db.PartnerSynced(ctx, name, time.Now(), errors.Join(perr, err))
+		_ = db.PartnerSynced(ctx, name, time.Now(), err)
 	}
-	return map[string]any{"polled": polled, "published": published, "pushed": pushed}, errors.Join(perr, err)
+	return out, err
 }
 
 // RevokeShared implements api.Intel.
 func (c *intelComponent) RevokeShared(ctx context.Context, target, reason, by string) (int, error) {
+	x, err := c.current()
+	if err != nil {
+		return 0, err
+	}
 	c.log.Info("revoking what was shared", "target", target, "by", by, "reason", reason)
-	return c.publisher.Revoke(ctx, target, reason+" (by "+by+")")
+	return x.publisher.Revoke(ctx, target, reason+" (by "+by+")")
 }
 
-// orPolicy grants what any of its policies grants.
-type orPolicy []taxii.Policy
-
-func (o orPolicy) Access(p taxii.Principal, root, collection string) (read, write bool) {
-	for _, x := range o {
-		r, w := x.Access(p, root, collection)
-		read, write = read || r, write || w
+// caseOutcomes returns the mitigations in effect — actions executed and
+// not withdrawn (not expired, revoked, or retracted by a rail) — for the
+// partners: what acd does against which target, over which window.
+// Domestic targets (rtbh of the operator's own hosts), re-identifications
+// and police requests are never shared.
+func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bool) func(ctx context.Context) ([]stix.Mitigation, error) {
+	return func(ctx context.Context) ([]stix.Mitigation, error) {
+		s, err := svc()
+		if err != nil {
+			return nil, nil // cases not running: nothing to share
+		}
+		items, err := s.InEffect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var out []stix.Mitigation
+		for _, it := range items {
+			a := it.Action
+			switch a.Type {
+			case cases.ActionBlock, cases.ActionFlowSpec, cases.ActionSinkhole, cases.ActionAbuseReport:
+			default:
+				continue
+			}
+			if p := a.Target.Prefix(); p.IsValid() && (domestic(p.Addr()) || domestic(lastAddr(p))) {
+				continue
+			}
+			out = append(out, stix.Mitigation{Case: it.Case.ID, Action: string(a.Type), Target: a.Target.String(),
+				NotBefore: a.NotBefore, NotAfter: a.NotAfter, Description: "case " + string(it.Case.State)})
+		}
+		return out, nil
 	}
-	return read, write
+}
+
+// lastAddr returns the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 1 << (7 - i%8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // allowedOnly is a share.Ledger that keeps the allowed decisions only.
@@ -351,40 +519,4 @@ func (l allowedOnly) Record(ctx context.Context, e share.Entry) error {
 		return nil
 	}
 	return l.Ledger.Record(ctx, e)
-}
-
-// caseOutcomes returns the mitigations of the cases whose actions ran and
-// stopped the attack (effective), and of those still running (active),
-// for the partners: what was done against which target, over which
-// window. Domestic targets (rtbh of the operator's own hosts) and
-// re-identifications and police requests are never shared.
-func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bool) func(ctx context.Context) ([]stix.Mitigation, error) {
-	return func(ctx context.Context) ([]stix.Mitigation, error) {
-		s, err := svc()
-		if err != nil {
-			return nil, nil // cases not running: nothing to share
-		}
-		var out []stix.Mitigation
-		for _, st := range []cases.State{cases.StateEffective, cases.StateActive} {
-			cs, _, err := s.Cases(ctx, cases.Filter{State: st, Limit: 1000})
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range cs {
-				for _, a := range c.Actions {
-					switch a.Type {
-					case cases.ActionBlock, cases.ActionFlowSpec, cases.ActionSinkhole, cases.ActionAbuseReport:
-					default:
-						continue
-					}
-					if p := a.Target.Prefix(); p.IsValid() && domestic(p.Addr()) {
-						continue
-					}
-					out = append(out, stix.Mitigation{Case: c.ID, Action: string(a.Type), Target: a.Target.String(),
-						NotBefore: a.NotBefore, NotAfter: a.NotAfter, Description: "case " + string(c.State)})
-				}
-			}
-		}
-		return out, nil
-	}
 }
