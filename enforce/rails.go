@@ -156,6 +156,10 @@ func (r *Rails) covered(a cases.Action, never []netip.Prefix) error {
 			if t.Domain() == d || strings.HasSuffix(t.Domain(), "."+d) {
 				return fmt.Errorf("%w: %s lies in the never-act domain %s", ErrRail, t, d)
 			}
+			// A sinkhole of the subdomains too covers every name below.
+			if a.Scope.Subdomains && strings.HasSuffix(d, "."+t.Domain()) {
+				return fmt.Errorf("%w: %s with its subdomains covers the never-act domain %s", ErrRail, t, d)
+			}
 		}
 		return nil
 	}

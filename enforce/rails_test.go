@@ -11,7 +11,7 @@ import (
 func TestRails(t *testing.T) {
 	r := DefaultRails()
 	r.NeverAct = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/26"), netip.MustParsePrefix("2001:db8:53::/48")}
-	r.NeverActDomains = []string{"example.org"}
+	r.NeverActDomains = []string{"example.org", "ns1.example.net"}
 	r.MaxActive = 3
 	if err := r.Validate(); err != nil {
 		t.Fatal(err)
@@ -42,6 +42,9 @@ func TestRails(t *testing.T) {
 		{"never-act domain", act(cases.ActionSinkhole, "ns1.example.org"), 0, false},
 		{"never-act domain itself", act(cases.ActionSinkhole, "example.org"), 0, false},
 		{"other domain", act(cases.ActionSinkhole, "badexample.org"), 0, true},
+		{"parent of a never-act domain with subdomains", cases.Action{Type: cases.ActionSinkhole, Target: cases.MustTarget("example.net"),
+			Scope: cases.Scope{Subdomains: true}}, 0, false},
+		{"sibling of a never-act domain", act(cases.ActionSinkhole, "mail.example.net"), 0, true},
 		{"cap reached", act(cases.ActionBlock, "198.51.100.7"), 3, false},
 		{"cap skipped", act(cases.ActionBlock, "198.51.100.7"), -1, true},
 	}

@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
@@ -157,3 +159,50 @@ func (s *Cases) Verified(ctx context.Context, id string, v cases.Verdict, figure
 
 // verifyActor is the audit actor of the verify stage.
 const verifyActor = "verify"
+
+// CheckEnforcement refuses to run enforcement in a state that would
+// strand the actions in effect: some were executed in the other dry-run
+// mode (a real action would never be withdrawn from the equipment, or a
+// dry run would reach it at the next reconciliation), or their type has
+// no adapter any more (they could never be withdrawn, so their cases
+// could neither be revoked nor expire). The error says what to do.
+func (s *Cases) CheckEnforcement(ctx context.Context, dryRun bool, hasAdapter func(cases.ActionType) bool) error {
+	items, err := s.InEffect(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := s.db.r.QueryContext(ctx, `SELECT count(*) FROM case_executions WHERE withdrawn IS NULL AND dry_run != ?`, dryRun)
+	if err != nil {
+		return s.db.wrap("read executions from", err)
+	}
+	var other int
+	for rows.Next() {
+		if err := rows.Scan(&other); err != nil {
+			_ = rows.Close()
+			return s.db.wrap("read executions from", err)
+		}
+	}
+	_ = rows.Close()
+	var errs []error
+	if other > 0 {
+		was := "real"
+		if !dryRun {
+			was = "dry-run"
+		}
+		errs = append(errs, fmt.Errorf("%d actions in effect were executed as %s actions, but enforce.rails.dry_run is %v: "+
+			"set it back, revoke those cases (acd case revoke), then change it", other, was, dryRun))
+	}
+	if !dryRun {
+		var missing []string
+		for _, it := range items {
+			if !hasAdapter(it.Action.Type) {
+				missing = append(missing, fmt.Sprintf("%s (%s %s)", it.Key(), it.Action.Type, it.Action.Target))
+			}
+		}
+		if len(missing) > 0 {
+			errs = append(errs, fmt.Errorf("actions in effect have no adapter any more, so they could never be withdrawn: %s; "+
+				"configure their adapters again (enforce.*) and revoke those cases before removing them", strings.Join(missing, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}

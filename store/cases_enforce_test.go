@@ -200,3 +200,38 @@ func TestCasesVerified(t *testing.T) {
 	}
 	e.verify(t)
 }
+
+func TestCheckEnforcement(t *testing.T) {
+	ctx := context.Background()
+	e := newCaseEnv(t)
+	has := func(cases.ActionType) bool { return true }
+	if err := e.cs.CheckEnforcement(ctx, false, has); err != nil {
+		t.Fatalf("nothing in effect: %v", err)
+	}
+	c := e.approved(t)
+	rails := enforce.DefaultRails()
+	rails.DryRun = true
+	e.cs.gk.Rails = &rails
+	if _, err := e.cs.Execute(ctx, c.ID, 0, "otto", ct0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.CheckEnforcement(ctx, true, has); err != nil {
+		t.Fatalf("same mode: %v", err)
+	}
+	if err := e.cs.CheckEnforcement(ctx, false, has); err == nil || !strings.Contains(err.Error(), "dry-run") {
+		t.Fatalf("a dry run in effect, real mode now: %v", err)
+	}
+	rails.DryRun = false
+	if _, err := e.cs.Execute(ctx, c.ID, 1, "otto", ct0); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.cs.CheckEnforcement(ctx, true, has); err == nil || !strings.Contains(err.Error(), "real") {
+		t.Fatalf("a real action in effect, dry-run mode now: %v", err)
+	}
+	// No adapter for abuse reports any more.
+	e.exec(t, `UPDATE case_executions SET dry_run = 0`)
+	err := e.cs.CheckEnforcement(ctx, false, func(t cases.ActionType) bool { return t != cases.ActionAbuseReport })
+	if err == nil || !strings.Contains(err.Error(), "abuse-report") {
+		t.Fatalf("an action without an adapter: %v", err)
+	}
+}

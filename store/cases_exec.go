@@ -106,9 +106,10 @@ func (s *Cases) run(ctx context.Context, id string, i int, executor string, now 
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO case_executions (case_id, idx, version, executor, emergency, at) VALUES (?, ?, ?, ?, ?, ?)
+		dry := s.gk.Rails != nil && s.gk.Rails.DryRun
+		if _, err := tx.ExecContext(ctx, `INSERT INTO case_executions (case_id, idx, version, executor, emergency, at, dry_run) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (case_id, idx) DO UPDATE SET version = excluded.version, executor = excluded.executor,
-			emergency = excluded.emergency, at = excluded.at, withdrawn = NULL`, id, i, c.Version, executor, grant.Emergency, now.UnixMilli()); err != nil {
+			emergency = excluded.emergency, at = excluded.at, withdrawn = NULL, dry_run = excluded.dry_run`, id, i, c.Version, executor, grant.Emergency, now.UnixMilli(), dry); err != nil {
 			return s.db.wrap("write execution to", err)
 		}
 		out = c

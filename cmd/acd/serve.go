@@ -82,15 +82,17 @@ Examples:
 		db.Close()
 		return err
 	}
+	// SIGHUP is caught before the start: a reload sent while acd starts
+	// is handled after it, not fatal.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := srv.group.Start(ctx); err != nil {
 		srv.store.Stop() // closes the store if its component never started
 		return err
 	}
 	log.Info("acd serving", "version", versionString(), "config", configName(lc.path), "http", srv.web.Addr())
 	go srv.ingest.report(ctx, log, time.Minute)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 wait:
 	for {
 		select {

@@ -63,6 +63,12 @@ func (c *casesComponent) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := svc.CheckEnforcement(ctx, c.enf.rails.DryRun, func(t cases.ActionType) bool {
+		_, ok := c.enf.adapters[t]
+		return ok
+	}); err != nil {
+		return fmt.Errorf("cases: %w", err)
+	}
 	if c.notify != nil {
 		svc.OnEvent(c.notify.Send)
 	}

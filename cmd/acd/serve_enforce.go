@@ -439,16 +439,21 @@ func (e *enforcement) watch(ctx context.Context, svc *store.Cases) {
 	followed := map[string]bool{}
 	for {
 		now := map[string]bool{}
+		var listErr error
 		// Every action of a case that may still run is prewatched — also
 		// the actions not yet executed of a case another action of which
 		// made it active —, so that each has its "before" when it runs.
 		for _, st := range []cases.State{cases.StateDraft, cases.StateRequested, cases.StateApproved,
 			cases.StateActive, cases.StateEffective, cases.StateIneffective} {
-			cs, _, err := svc.Cases(ctx, cases.Filter{State: st, Limit: 1000})
+			cs, total, err := svc.Cases(ctx, cases.Filter{State: st, Limit: 1000})
+			if err == nil && total > len(cs) {
+				err = fmt.Errorf("%d %s cases, more than the %d followed", total, st, len(cs))
+			}
 			if err != nil {
 				if ctx.Err() == nil {
 					e.log.Error("verify: unable to list cases", "err", err)
 				}
+				listErr = err
 				break
 			}
 			for _, c := range cs {
@@ -473,7 +478,7 @@ func (e *enforcement) watch(ctx context.Context, svc *store.Cases) {
 			}
 			now[it.Key()] = true
 		}
-		if err == nil {
+		if err == nil && listErr == nil { // an incomplete picture unwatches nothing
 			for k := range followed {
 				if !now[k] {
 					e.verifier.Unwatch(k)

@@ -126,8 +126,8 @@ func (c intelConfig) validate() error {
 	if c.PublishEvery < time.Second || c.PollEvery < time.Second {
 		errs = append(errs, fmt.Errorf("intel.publish_every and intel.poll_every: want at least 1s"))
 	}
-	if c.TLP == stix.TLPRed {
-		errs = append(errs, fmt.Errorf("intel.tlp: red never leaves; publishing at red shares nothing"))
+	if c.TLP == stix.TLPRed || c.TLP == stix.TLPAmberStrict {
+		errs = append(errs, fmt.Errorf("intel.tlp: %s never leaves the organisation; publishing at it shares nothing", c.TLP))
 	}
 	return errors.Join(errs...)
 }
