@@ -21,6 +21,7 @@ import (
 	"github.com/acd-org/acd/cases/notify"
 	"github.com/acd-org/acd/collect"
 	"github.com/acd-org/acd/console/api"
+	"github.com/acd-org/acd/console/session"
 	"github.com/acd-org/acd/console/web"
 	"github.com/acd-org/acd/daemon"
 	"github.com/acd-org/acd/detect"
@@ -220,9 +221,12 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		}
 		intelAPI = intelComp
 	}
-	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg,
+	// The console's browser sessions: users log in with their name and
+	// password; the API takes the session cookie (CSRF-checked).
+	sessions := session.New(cfg.HTTP.Session, session.Deps{Users: db, Logger: log.With("component", "session")})
+	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg, Sessions: sessions,
 		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
-			Enforcement: enfStatus, Intel: intelAPI, Incidents: db, Domestic: screen.IsDomestic, Logger: log.With("component", "api")})})
+			Enforcement: enfStatus, Intel: intelAPI, Incidents: db, Domestic: screen.IsDomestic, Session: session.PrincipalFrom, Logger: log.With("component", "api")})})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),

@@ -92,6 +92,11 @@ type Deps struct {
 	// Domestic says whether an address is domestic (the screening
 	// stage's space): incident reports mark their domestic indicators.
 	Domestic func(netip.Addr) bool
+	// Session, when set, returns the principal a browser session
+	// (console/session) authenticated, for requests that carry no
+	// credentials of their own: the console calls the API with its
+	// cookie. The session middleware has checked CSRF already.
+	Session func(ctx context.Context) (store.Principal, bool)
 	// Intel is the sharing side (nil: the partner and intel endpoints
 	// answer 503).
 	Intel Intel
@@ -170,6 +175,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // authenticate checks the bearer token or the Basic user name and
 // password; on failure it has answered.
 func (h *handler) authenticate(w http.ResponseWriter, r *http.Request) (store.Principal, bool) {
+	if h.deps.Session != nil && r.Header.Get("Authorization") == "" {
+		if p, ok := h.deps.Session(r.Context()); ok {
+			return p, true
+		}
+	}
 	if user, password, ok := r.BasicAuth(); ok {
 		return h.authenticateUser(w, r, user, password)
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/acd-org/acd/console/session"
 	"log/slog"
 	"net"
 	"net/http"
@@ -23,15 +24,22 @@ type Config struct {
 	// Pprof serves Go's profiler at /debug/pprof/ (off by default: it is
 	// unauthenticated; turn it on only on a loopback listener).
 	Pprof bool `yaml:"pprof"`
+	// Session configures the console's browser sessions.
+	Session session.Config `yaml:"session"`
 }
 
 // DefaultConfig listens on loopback only.
-func DefaultConfig() Config { return Config{Listen: "127.0.0.1:8080"} }
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:8080", Session: session.DefaultConfig()}
+}
 
 // Validate checks c.
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("http.listen: %q is not host:port: %w", c.Listen, err)
+	}
+	if err := c.Session.Validate(); err != nil {
+		return fmt.Errorf("http.%w", err)
 	}
 	return nil
 }
@@ -42,6 +50,10 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// API serves /api/ (console/api.New); nil serves no API.
 	API http.Handler
+	// Sessions, when set, serves the console's login, logout and session
+	// endpoints and lets the API be called with the session cookie
+	// (CSRF-checked for unsafe methods); nil: tokens and Basic only.
+	Sessions *session.Manager
 }
 
 // Server serves HTTP. New does no I/O; Start binds; Stop shuts down
@@ -63,7 +75,14 @@ func New(cfg Config, deps Deps) *Server {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	if deps.API != nil {
-		mux.Handle("/api/", deps.API)
+		api := deps.API
+		if deps.Sessions != nil {
+			api = withSession(deps.Sessions, api)
+		}
+		mux.Handle("/api/", api)
+	}
+	if deps.Sessions != nil {
+		deps.Sessions.Register(mux)
 	}
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
@@ -103,4 +122,20 @@ func (s *Server) Stop() {
 	defer cancel()
 	_ = s.srv.Shutdown(ctx)
 	<-s.done
+}
+
+// withSession sends a request that carries the session cookie and no
+// credentials of its own through the session middleware (which checks
+// CSRF for unsafe methods and puts the principal in the context), and
+// any other request straight to next.
+func withSession(m *session.Manager, next http.Handler) http.Handler {
+	viaSession := m.Require(next)
+	name := m.Config().CookieName
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := r.Cookie(name); err == nil && r.Header.Get("Authorization") == "" {
+			viaSession.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
