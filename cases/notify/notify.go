@@ -229,12 +229,17 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// MarshalYAML writes c with the secret redacted (acd config dump).
+// MarshalYAML writes c with the secret, and the webhooks' user info and
+// query (they may hold tokens), redacted (acd config dump).
 func (c Config) MarshalYAML() (any, error) {
 	type plain Config
 	p := plain(c)
 	if p.Secret != "" {
 		p.Secret = "<redacted>"
+	}
+	p.Webhooks = make([]string, len(c.Webhooks))
+	for i, w := range c.Webhooks {
+		p.Webhooks[i] = redact(w)
 	}
 	return p, nil
 }

@@ -107,8 +107,9 @@ func TestGivesUpAndValidates(t *testing.T) {
 }
 
 func TestConfigDumpRedactsSecret(t *testing.T) {
-	b, err := yaml.Marshal(Config{Webhooks: []string{"https://hooks.example/x"}, Secret: "s3cret", Timeout: time.Second})
-	if err != nil || strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "<redacted>") {
+	b, err := yaml.Marshal(Config{Webhooks: []string{"https://bot:pw@hooks.example/x?token=t0k"}, Secret: "s3cret", Timeout: time.Second})
+	if err != nil || strings.Contains(string(b), "s3cret") || !strings.Contains(string(b), "<redacted>") ||
+		strings.Contains(string(b), "t0k") || strings.Contains(string(b), "pw@") || !strings.Contains(string(b), "https://hooks.example/x") {
 		t.Fatalf("%s %v", b, err)
 	}
 }

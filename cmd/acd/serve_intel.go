@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -425,6 +426,12 @@ func (c *intelComponent) Partners(ctx context.Context) (any, error) {
 	ps, err := db.Partners(ctx, false)
 	if ps == nil {
 		ps = []store.Partner{}
+	}
+	for i := range ps { // a URL's user info may be a credential
+		if u, perr := url.Parse(ps[i].URL); perr == nil && u.User != nil {
+			u.User = nil
+			ps[i].URL = u.String()
+		}
 	}
 	return ps, err
 }

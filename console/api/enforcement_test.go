@@ -3,7 +3,13 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/cases/casestest"
+	"github.com/acd-org/acd/enforce/reidentify"
 
 	"github.com/acd-org/acd/store"
 )
@@ -47,6 +53,44 @@ func TestReidentifiedRoles(t *testing.T) {
 	} {
 		if resp, _ := f.do(t, http.MethodGet, "/api/v1/cases/c-1/reidentified", f.tokens[role]); resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d", role, resp.StatusCode, want)
+		}
+	}
+}
+
+// reidFake is a cases service that also answers re-identifications.
+type reidFake struct{ *casestest.Fake }
+
+func (reidFake) Reidentified(context.Context, string, string) ([]reidentify.Result, error) {
+	return []reidentify.Result{{Action: 0}}, nil
+}
+
+func TestReidentifiedRequesterOnly(t *testing.T) {
+	db := openStore(t)
+	ctx := context.Background()
+	tok := map[string]string{}
+	for name, role := range map[string]store.Role{"ann": store.RoleAnalyst, "bea": store.RoleAnalyst, "root": store.RoleAdmin} {
+		var err error
+		if tok[name], err = db.CreateToken(ctx, name, role); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := casestest.New()
+	c := cases.New("c-1", "ann", time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	svc.Put(c)
+	mux := http.NewServeMux()
+	mux.Handle("/api/", New(Deps{Auth: db, Cases: reidFake{svc}}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for who, want := range map[string]int{"ann": http.StatusOK, "bea": http.StatusForbidden, "root": http.StatusOK} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/api/v1/cases/c-1/reidentified", nil)
+		req.Header.Set("Authorization", "Bearer "+tok[who])
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: %d, want %d", who, resp.StatusCode, want)
 		}
 	}
 }

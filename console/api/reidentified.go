@@ -17,9 +17,9 @@ type Reidentifications interface {
 	Reidentified(ctx context.Context, caseID, reader string) ([]reidentify.Result, error)
 }
 
-// reidentifiedRoutes registers GET /api/v1/cases/{id}/reidentified:
-// analysts (who work the case) and admins only — not auditors or
-// commissioners, who have no need to see domestic addresses.
+// reidentifiedRoutes registers GET /api/v1/cases/{id}/reidentified: the
+// analyst who requested the case and admins only — not other analysts,
+// auditors or commissioners, who have no need to see domestic addresses.
 func (h *handler) reidentifiedRoutes() {
 	h.mux.Handle("/api/v1/cases/{id}/reidentified", h.route(http.MethodGet, []store.Role{store.RoleAnalyst, store.RoleAdmin}, h.getReidentified))
 }
@@ -31,6 +31,14 @@ func (h *handler) getReidentified(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := PrincipalFrom(r.Context())
+	// An analyst sees the addresses of the cases they requested only.
+	if !p.HasRole(store.RoleAdmin) {
+		rec, err := h.deps.Cases.Case(r.Context(), r.PathValue("id"))
+		if err == nil && rec.Case.Requester != p.Name {
+			writeError(w, http.StatusForbidden, "only the analyst who requested case "+rec.Case.ID+" (or an admin) reads its re-identified addresses")
+			return
+		}
+	}
 	rs, err := re.Reidentified(r.Context(), r.PathValue("id"), p.Name)
 	if err != nil {
 		if errors.Is(err, cases.ErrNotFound) {
