@@ -94,3 +94,35 @@ func (db *DB) Incident(ctx context.Context, id string) (report.Report, error) {
 	}
 	return r, nil
 }
+
+// ShareIncident marks report id shareable (status shared) by analyst by:
+// only reports an analyst released are published to partners. Audited
+// (incident.share). ErrNotFound when there is no such report.
+func (db *DB) ShareIncident(ctx context.Context, id, by string) (report.Report, error) {
+	var out report.Report
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+		var doc string
+		err := tx.QueryRowContext(ctx, `SELECT doc FROM incidents WHERE id = ?`, id).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("incident report %q: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return db.wrap("read incidents from", err)
+		}
+		if err := json.Unmarshal([]byte(doc), &out); err != nil {
+			return fmt.Errorf("store: incident report %s does not decode: %w", id, err)
+		}
+		out.Status = report.StatusShared
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = ?, doc = ? WHERE id = ?`, string(out.Status), string(b), id); err != nil {
+			return db.wrap("write incident to", err)
+		}
+		_, err = db.AuditTx(ctx, tx, audit.Entry{Actor: by, Action: "incident.share", Object: "incident:" + id,
+			Data: audit.Data("tlp", out.TLP.String())})
+		return err
+	})
+	return out, err
+}

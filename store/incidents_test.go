@@ -56,4 +56,14 @@ func TestIncidents(t *testing.T) {
 	if es, _ := db.ListAudit(ctx, audit.Filter{Action: "incident.report"}); len(es) != 2 {
 		t.Errorf("audit entries %d", len(es))
 	}
+	shared, err := db.ShareIncident(ctx, a1.ID, "ana")
+	if err != nil || shared.Status != report.StatusShared {
+		t.Fatalf("share: %+v %v", shared.Status, err)
+	}
+	if got, _ := db.Incident(ctx, a1.ID); got.Status != report.StatusShared {
+		t.Errorf("stored status %s", got.Status)
+	}
+	if _, err := db.ShareIncident(ctx, "IR-1999-000001", "ana"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("share unknown: %v", err)
+	}
 }

@@ -256,7 +256,26 @@ func TestSharingBetweenAllies(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("filing an incident report at jp: %v %v", err, resp)
 	}
+	var filed struct {
+		Ack struct {
+			ID string `json:"id"`
+		} `json:"ack"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&filed)
 	resp.Body.Close()
+	// Not released by an analyst: it does not leave, even after a publish.
+	if code := jp.api(t, http.MethodPost, "/api/v1/partners/us/sync", "", nil); code != http.StatusOK {
+		t.Fatalf("sync us at jp: %d", code)
+	}
+	_, objs = taxiiObjects(t, jpTAXII, colJPtoUS, strings.TrimSpace(usKey))
+	for _, o := range objs {
+		if o["type"] == "report" {
+			t.Fatal("an incident report left before an analyst released it")
+		}
+	}
+	if code := jp.api(t, http.MethodPost, "/api/v1/incidents/"+filed.Ack.ID+"/share", "", nil); code != http.StatusOK {
+		t.Fatalf("releasing the report: %d", code)
+	}
 	waitUntil(t, 30*time.Second, "the incident report in us's collection", func() bool {
 		_, objs := taxiiObjects(t, jpTAXII, colJPtoUS, strings.TrimSpace(usKey))
 		for _, o := range objs {

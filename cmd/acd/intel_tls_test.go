@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acd-org/acd/detect"
 )
 
 // testPKI is a CA and certificates it signed, written as PEM files.
@@ -141,5 +143,31 @@ func TestTAXIIOverMTLS(t *testing.T) {
 	}
 	if resp, err := http.Get("http://" + addr + "/taxii2/"); err == nil && resp.StatusCode == http.StatusOK {
 		t.Error("the TLS listener answered plain HTTP")
+	}
+}
+
+func TestOwnDetection(t *testing.T) {
+	book := detect.NewBook(10, nil)
+	add := func(addr, det string) {
+		k, _ := detect.ParseKey(addr)
+		book.Add(detect.Finding{Addr: k.Addr, Role: detect.RoleC2, Evidence: detect.Evidence{Detector: det, Score: 0.8, Reason: "x"}})
+	}
+	add("100.65.0.1", "beacon")
+	add("100.65.0.2", "partner:us")
+	add("100.65.0.3", "partner:us")
+	add("100.65.0.3", "scan")
+	for _, tt := range []struct {
+		suspects []string
+		want     bool
+	}{
+		{[]string{"100.65.0.1"}, true},
+		{[]string{"100.65.0.2"}, false},
+		{[]string{"100.65.0.3"}, true},
+		{[]string{"100.65.0.9"}, false},
+		{[]string{"100.65.0.2", "100.65.0.1"}, true},
+	} {
+		if got := ownDetection(book, tt.suspects); got != tt.want {
+			t.Errorf("ownDetection(%v) = %v, want %v", tt.suspects, got, tt.want)
+		}
 	}
 }

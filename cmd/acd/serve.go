@@ -217,7 +217,7 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		intelComp = &intelComponent{cfg: cfg.Intel, log: log.With("component", "intel"), reg: reg, st: st,
 			domestic: screen.IsDomestic}
 		if casesComp != nil {
-			intelComp.outcomes = caseOutcomes(casesComp.get, screen.IsDomestic)
+			intelComp.outcomes = caseOutcomes(casesComp.get, screen.IsDomestic, st.book)
 		}
 		intelAPI = intelComp
 	}

@@ -336,9 +336,9 @@ func (c *intelComponent) build(partners []store.Partner) (*exchangeSet, error) {
 			ss, _ := book.Query(detect.Filter{})
 			return ss, nil
 		},
-		// Case outcomes and operators' incident reports are shared as
-		// STIX too (reports each under its own TLP), through the same
-		// agreements.
+		// Case outcomes and the incident reports analysts released are
+		// shared as STIX too (reports each under its own TLP), through
+		// the same agreements.
 		Extra: func(ctx context.Context) ([]stix.Object, error) {
 			var out []stix.Object
 			if c.outcomes != nil {
@@ -360,6 +360,9 @@ func (c *intelComponent) build(partners []store.Partner) (*exchangeSet, error) {
 				return nil, err
 			}
 			for _, r := range rs {
+				if r.Status != report.StatusShared {
+					continue // not released by an analyst
+				}
 				objs, err := report.ToSTIX(r, id, time.Now().UTC())
 				if err != nil {
 					c.log.Warn("incident report not shared: it does not make STIX", "report", r.ID, "err", err)
@@ -480,7 +483,11 @@ func (c *intelComponent) RevokeShared(ctx context.Context, target, reason, by st
 // partners: what acd does against which target, over which window.
 // Domestic targets (rtbh of the operator's own hosts), re-identifications
 // and police requests are never shared.
-func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bool) func(ctx context.Context) ([]stix.Mitigation, error) {
+//
+// Only outcomes against targets acd's own detection holds are shared: a
+// case resting on a partner's indicator alone would otherwise republish
+// that partner's intelligence under acd's name and TLP.
+func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bool, book *detect.Book) func(ctx context.Context) ([]stix.Mitigation, error) {
 	return func(ctx context.Context) ([]stix.Mitigation, error) {
 		s, err := svc()
 		if err != nil {
@@ -501,11 +508,35 @@ func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bo
 			if p := a.Target.Prefix(); p.IsValid() && (domestic(p.Addr()) || domestic(lastAddr(p))) {
 				continue
 			}
+			if !ownDetection(book, it.Case.Suspects) {
+				continue
+			}
 			out = append(out, stix.Mitigation{Case: it.Case.ID, Action: string(a.Type), Target: a.Target.String(),
 				NotBefore: a.NotBefore, NotAfter: a.NotAfter, Description: "case " + string(it.Case.State)})
 		}
 		return out, nil
 	}
+}
+
+// ownDetection reports whether one of the suspects a case rests on holds
+// evidence from acd's own detectors (not only partners').
+func ownDetection(book *detect.Book, suspects []string) bool {
+	for _, addr := range suspects {
+		k, err := detect.ParseKey(addr)
+		if err != nil {
+			continue
+		}
+		s, ok := book.Get(k)
+		if !ok {
+			continue
+		}
+		for _, e := range s.Evidence {
+			if !strings.HasPrefix(e.Detector, exchange.PartnerDetectorPrefix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lastAddr returns the last address of p.

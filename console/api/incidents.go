@@ -19,6 +19,7 @@ import (
 // implements it.
 type Incidents interface {
 	AddIncident(ctx context.Context, r report.Report) (report.Ack, report.Report, error)
+	ShareIncident(ctx context.Context, id, by string) (report.Report, error)
 	Incidents(ctx context.Context, operator string, limit int) ([]report.Report, error)
 	Incident(ctx context.Context, id string) (report.Report, error)
 }
@@ -37,6 +38,7 @@ func (h *handler) incidentRoutes() {
 	}))
 	h.mux.Handle("/api/v1/incidents/ddos", h.route(http.MethodGet, []store.Role{store.RoleAnalyst, store.RoleAdmin}, h.ddosReport))
 	h.mux.Handle("/api/v1/incidents/{id}", h.route(http.MethodGet, readers, h.getIncident))
+	h.mux.Handle("/api/v1/incidents/{id}/share", h.route(http.MethodPost, []store.Role{store.RoleAnalyst, store.RoleAdmin}, h.shareIncident))
 }
 
 func (h *handler) incidents(w http.ResponseWriter) (Incidents, bool) {
@@ -187,6 +189,28 @@ func (h *handler) ddosReport(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
 		_, _ = io.WriteString(w, rep.Text())
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// shareIncident answers POST /api/v1/incidents/{id}/share: an analyst
+// releases the report to the partners (under their agreements and the
+// report's TLP); unreleased reports never leave.
+func (h *handler) shareIncident(w http.ResponseWriter, r *http.Request) {
+	in, ok := h.incidents(w)
+	if !ok {
+		return
+	}
+	p, _ := PrincipalFrom(r.Context())
+	rep, err := in.ShareIncident(r.Context(), r.PathValue("id"), p.Name)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "no incident report "+r.PathValue("id"))
+		return
+	}
+	if err != nil {
+		h.log.Error("api: releasing an incident report failed", "error", err)
+		writeError(w, http.StatusInternalServerError, "unable to release the report (the server logged why)")
 		return
 	}
 	writeJSON(w, http.StatusOK, rep)
