@@ -82,3 +82,14 @@ func (a *Addr) UnmarshalText(b []byte) error {
 	*a = AddrFromNetip(ip)
 	return nil
 }
+
+// LastAddr returns the last address of prefix p (its broadcast address
+// for IPv4).
+func LastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}

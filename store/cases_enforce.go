@@ -171,18 +171,10 @@ func (s *Cases) CheckEnforcement(ctx context.Context, dryRun bool, hasAdapter fu
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.r.QueryContext(ctx, `SELECT count(*) FROM case_executions WHERE withdrawn IS NULL AND dry_run != ?`, dryRun)
-	if err != nil {
+	var other int
+	if err := s.db.r.QueryRowContext(ctx, `SELECT count(*) FROM case_executions WHERE withdrawn IS NULL AND dry_run != ?`, dryRun).Scan(&other); err != nil {
 		return s.db.wrap("read executions from", err)
 	}
-	var other int
-	for rows.Next() {
-		if err := rows.Scan(&other); err != nil {
-			_ = rows.Close()
-			return s.db.wrap("read executions from", err)
-		}
-	}
-	_ = rows.Close()
 	var errs []error
 	if other > 0 {
 		was := "real"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/acd-org/acd/intel/exchange"
@@ -51,10 +52,7 @@ func (l shareLedger) Entries(ctx context.Context, q share.Query) ([]share.Entry,
 		limit = -1
 	}
 	out, err := l.query(ctx, where+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
-	// oldest first, as share.MemLedger
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out) // oldest first, as share.MemLedger
 	return out, err
 }
 

@@ -381,11 +381,7 @@ func (c *intelComponent) build(partners []store.Partner) (*exchangeSet, error) {
 
 func isLoopbackListen(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	a, err := netip.ParseAddr(host)
-	return (err == nil && a.IsLoopback()) || host == "localhost"
+	return err == nil && isLoopbackHost(host)
 }
 
 func (c *intelComponent) stopServer() {
@@ -505,7 +501,7 @@ func caseOutcomes(svc func() (*store.Cases, error), domestic func(netip.Addr) bo
 			default:
 				continue
 			}
-			if p := a.Target.Prefix(); p.IsValid() && (domestic(p.Addr()) || domestic(lastAddr(p))) {
+			if p := a.Target.Prefix(); p.IsValid() && share.InSpace(p, domestic) {
 				continue
 			}
 			if !ownDetection(book, it.Case.Suspects) {
@@ -537,16 +533,6 @@ func ownDetection(book *detect.Book, suspects []string) bool {
 		}
 	}
 	return false
-}
-
-// lastAddr returns the last address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 1 << (7 - i%8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // allowedOnly is a share.Ledger that keeps the allowed decisions only.

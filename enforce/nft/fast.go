@@ -2,6 +2,7 @@ package nft
 
 import (
 	"errors"
+	"github.com/acd-org/acd/flow"
 	"net/netip"
 	"slices"
 	"sort"
@@ -70,7 +71,7 @@ func (a *Adapter) fastRegion(p netip.Prefix) error {
 	}
 	n := r.Addr().BitLen() / 8
 	known := a.known[n]
-	first, last := r.Addr(), lastAddr(r)
+	first, last := r.Addr(), flow.LastAddr(r)
 	i := sort.Search(len(known), func(i int) bool { return known[i].to.Compare(first) >= 0 })
 	j := sort.Search(len(known), func(j int) bool { return known[j].from.Compare(last) > 0 })
 	old := known[i:j]

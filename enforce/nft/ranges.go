@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/acd-org/acd/flow"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -66,21 +67,11 @@ func (s segment) String() string {
 func asPrefix(from, to netip.Addr) (netip.Prefix, bool) {
 	for bits := 0; bits <= from.BitLen(); bits++ {
 		p := netip.PrefixFrom(from, bits)
-		if p.Masked().Addr() == from && lastAddr(p) == to {
+		if p.Masked().Addr() == from && flow.LastAddr(p) == to {
 			return p, true
 		}
 	}
 	return netip.Prefix{}, false
-}
-
-// lastAddr returns the last address of p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // segments turns the desired blocks into disjoint elements, in address
@@ -105,7 +96,7 @@ func segments(ws []want) []segment {
 	}
 	closeTop := func() {
 		f := &stack[len(stack)-1]
-		last := lastAddr(f.node.p)
+		last := flow.LastAddr(f.node.p)
 		emit(f, last)
 		stack = stack[:len(stack)-1]
 		if len(stack) > 0 {
@@ -280,7 +271,7 @@ func decodeElements(els []nftables.SetElement, bytes int, now time.Time) ([]segm
 		if bytes == 16 {
 			last = netip.IPv6Unspecified()
 		}
-		out = append(out, openSegment(open.a, lastAddr(netip.PrefixFrom(last, 0)), open.e, now))
+		out = append(out, openSegment(open.a, flow.LastAddr(netip.PrefixFrom(last, 0)), open.e, now))
 	}
 	return out, nil
 }

@@ -3,6 +3,7 @@ package nft
 import (
 	"cmp"
 	"fmt"
+	"github.com/acd-org/acd/flow"
 	"net/netip"
 	"slices"
 	"strings"
@@ -213,14 +214,14 @@ func rangePrefixes(from, to netip.Addr) []netip.Prefix {
 		bits := from.BitLen()
 		for bits > 0 {
 			p := netip.PrefixFrom(from, bits-1)
-			if p.Masked().Addr() != from || lastAddr(p).Compare(to) > 0 {
+			if p.Masked().Addr() != from || flow.LastAddr(p).Compare(to) > 0 {
 				break
 			}
 			bits--
 		}
 		p := netip.PrefixFrom(from, bits)
 		out = append(out, p)
-		from = lastAddr(p).Next()
+		from = flow.LastAddr(p).Next()
 	}
 	return out
 }

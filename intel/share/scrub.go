@@ -3,6 +3,7 @@ package share
 import (
 	"encoding/binary"
 	"encoding/json"
+	"github.com/acd-org/acd/flow"
 	"iter"
 	"net/netip"
 	"unicode/utf8"
@@ -28,7 +29,7 @@ func scrub(raw []byte, domestic func(netip.Addr) bool) (netip.Prefix, bool, erro
 	var found netip.Prefix
 	hit := false
 	check := func(p netip.Prefix) bool {
-		if inSpace(p, domestic) {
+		if InSpace(p, domestic) {
 			found, hit = p, true
 			return false
 		}
@@ -65,19 +66,10 @@ func scrub(raw []byte, domestic func(netip.Addr) bool) (netip.Prefix, bool, erro
 	return found, hit, nil
 }
 
-// inSpace reports whether p's first or last address is domestic.
-func inSpace(p netip.Prefix, domestic func(netip.Addr) bool) bool {
+// InSpace reports whether p's first or last address is domestic.
+func InSpace(p netip.Prefix, domestic func(netip.Addr) bool) bool {
 	first := p.Masked().Addr()
-	return domestic(first) || domestic(lastAddr(p))
-}
-
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
+	return domestic(first) || domestic(flow.LastAddr(p))
 }
 
 func walkObs(e pattern.ObsExpr, check func(netip.Prefix) bool) bool {

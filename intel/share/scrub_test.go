@@ -168,7 +168,7 @@ func FuzzScrub(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		inText := false
 		for p := range Addresses(s) {
-			if inSpace(p, isDomestic) {
+			if InSpace(p, isDomestic) {
 				inText = true
 				break
 			}
