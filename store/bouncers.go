@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"errors"
@@ -126,32 +125,11 @@ func (k bouncerKeys) Bouncer(ctx context.Context, key string) (string, error) {
 		return "", crowdsec.ErrUnknownKey
 	}
 	hash := sha256.Sum256([]byte(key))
-	rows, err := k.db.r.QueryContext(ctx, `SELECT name, hash, coalesce(last_pull, 0) FROM bouncers WHERE revoked_at IS NULL`)
+	name, last, found, err := k.db.matchHash(ctx, "bouncers", `SELECT name, hash, coalesce(last_pull, 0) FROM bouncers WHERE revoked_at IS NULL`, hash[:])
 	if err != nil {
-		return "", k.db.wrap("read bouncers from", err)
+		return "", err
 	}
-	defer func() { _ = rows.Close() }()
-	var (
-		name string
-		last int64
-	)
-	for rows.Next() {
-		var (
-			n string
-			h []byte
-			l int64
-		)
-		if err := rows.Scan(&n, &h, &l); err != nil {
-			return "", k.db.wrap("read bouncers from", err)
-		}
-		if subtle.ConstantTimeCompare(h, hash[:]) == 1 {
-			name, last = n, l
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return "", k.db.wrap("read bouncers from", err)
-	}
-	if name == "" {
+	if !found {
 		return "", crowdsec.ErrUnknownKey
 	}
 	if now := k.db.now(); now.Sub(fromMS(last)) >= lastUsedEvery {

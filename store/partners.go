@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -221,28 +220,11 @@ func (a partnerAuth) Authenticate(r *http.Request) (taxii.Principal, error) {
 		key = b
 	}
 	hash := sha256.Sum256([]byte(key))
-	rows, err := a.db.r.QueryContext(r.Context(), `SELECT name, key_hash FROM partners WHERE removed_at IS NULL`)
+	name, _, found, err := a.db.matchHash(r.Context(), "partners", `SELECT name, key_hash, 0 FROM partners WHERE removed_at IS NULL`, hash[:])
 	if err != nil {
-		return taxii.Principal{}, a.db.wrap("read partners from", err)
+		return taxii.Principal{}, err
 	}
-	defer func() { _ = rows.Close() }()
-	name := ""
-	for rows.Next() {
-		var (
-			n string
-			h []byte
-		)
-		if err := rows.Scan(&n, &h); err != nil {
-			return taxii.Principal{}, a.db.wrap("read partners from", err)
-		}
-		if subtle.ConstantTimeCompare(h, hash[:]) == 1 {
-			name = n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return taxii.Principal{}, a.db.wrap("read partners from", err)
-	}
-	if name == "" {
+	if !found {
 		return taxii.Principal{}, taxii.ErrBadCredentials
 	}
 	return taxii.Principal{Name: name}, nil
