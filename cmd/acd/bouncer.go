@@ -32,23 +32,8 @@ Exit status: 0 done; 1 the store failed, the name is taken or unknown;
 2 usage error.`
 
 func runBouncer(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bouncer", "add|list|revoke [flags] [NAME]", bouncerHelp)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: expected add, list or revoke", errUsage)
-	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	switch sub {
-	case "add":
-		return runBouncerAdd(ctx, e, rest)
-	case "list":
-		return runBouncerList(ctx, e, rest)
-	case "revoke":
-		return runBouncerRevoke(ctx, e, rest)
-	}
-	return fmt.Errorf("%w: unknown subcommand %q (add, list, revoke)", errUsage, sub)
+	return runSubcommands(ctx, e, "bouncer", bouncerHelp, args, []subcommand{
+		{"add", runBouncerAdd}, {"list", runBouncerList}, {"revoke", runBouncerRevoke}})
 }
 
 func runBouncerAdd(ctx context.Context, e *env, args []string) error {

@@ -44,25 +44,8 @@ Exit status: 0 done; 1 the store or server failed, the name is taken or
 unknown, the agreement is refused; 2 usage error.`
 
 func runPartner(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "partner", "add|list|remove|sync [flags] [NAME]", partnerHelp)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: expected add, list, remove or sync", errUsage)
-	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	switch sub {
-	case "add":
-		return runPartnerAdd(ctx, e, rest)
-	case "list":
-		return runPartnerList(ctx, e, rest)
-	case "remove":
-		return runPartnerRemove(ctx, e, rest)
-	case "sync":
-		return runPartnerSync(ctx, e, rest)
-	}
-	return fmt.Errorf("%w: unknown subcommand %q (add, list, remove, sync)", errUsage, sub)
+	return runSubcommands(ctx, e, "partner", partnerHelp, args, []subcommand{
+		{"add", runPartnerAdd}, {"list", runPartnerList}, {"remove", runPartnerRemove}, {"sync", runPartnerSync}})
 }
 
 func runPartnerAdd(ctx context.Context, e *env, args []string) error {

@@ -38,23 +38,8 @@ Exit status: 0 done; 1 the store failed, the name is taken or unknown;
 2 usage error.`
 
 func runToken(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "token", "create|list|revoke [flags] [NAME]", tokenHelp)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: expected create, list or revoke", errUsage)
-	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	switch sub {
-	case "create":
-		return runTokenCreate(ctx, e, rest)
-	case "list":
-		return runTokenList(ctx, e, rest)
-	case "revoke":
-		return runTokenRevoke(ctx, e, rest)
-	}
-	return fmt.Errorf("%w: unknown subcommand %q (create, list, revoke)", errUsage, sub)
+	return runSubcommands(ctx, e, "token", tokenHelp, args, []subcommand{
+		{"create", runTokenCreate}, {"list", runTokenList}, {"revoke", runTokenRevoke}})
 }
 
 func runTokenCreate(ctx context.Context, e *env, args []string) error {

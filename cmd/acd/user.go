@@ -61,31 +61,12 @@ Exit status: 0 done; 1 the store failed, the name is taken or unknown, the
 password or key is refused; 2 usage error.`
 
 func runUser(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "user", "add|list|disable|enable|roles|passwd|keygen|key [flags] [NAME]", userHelp)
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	able := func(sub string) func(context.Context, *env, []string) error {
+		return func(ctx context.Context, e *env, args []string) error { return runUserEnable(ctx, e, sub, args) }
 	}
-	if fs.NArg() == 0 {
-		return fmt.Errorf("%w: expected add, list, disable, enable, roles, passwd, keygen or key", errUsage)
-	}
-	sub, rest := fs.Arg(0), fs.Args()[1:]
-	switch sub {
-	case "add":
-		return runUserAdd(ctx, e, rest)
-	case "list":
-		return runUserList(ctx, e, rest)
-	case "disable", "enable":
-		return runUserEnable(ctx, e, sub, rest)
-	case "passwd":
-		return runUserPasswd(ctx, e, rest)
-	case "roles":
-		return runUserRoles(ctx, e, rest)
-	case "keygen":
-		return runUserKeygen(ctx, e, rest)
-	case "key":
-		return runUserKey(ctx, e, rest)
-	}
-	return fmt.Errorf("%w: unknown subcommand %q (add, list, disable, enable, roles, passwd, keygen, key)", errUsage, sub)
+	return runSubcommands(ctx, e, "user", userHelp, args, []subcommand{
+		{"add", runUserAdd}, {"list", runUserList}, {"disable", able("disable")}, {"enable", able("enable")},
+		{"roles", runUserRoles}, {"passwd", runUserPasswd}, {"keygen", runUserKeygen}, {"key", runUserKey}})
 }
 
 func runUserAdd(ctx context.Context, e *env, args []string) error {
