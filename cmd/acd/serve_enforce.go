@@ -36,70 +36,42 @@ import (
 // An adapter runs when its section enables it.
 type enforceConfig struct {
 	enforce.Config `yaml:",inline"`
-	CrowdSec       crowdsecConfig `yaml:"crowdsec"`
-	NFT            nftConfig      `yaml:"nftables"`
-	BGP            bgpConfig      `yaml:"bgp"`
-	RPZ            rpzConfig      `yaml:"rpz"`
-	Abuse          abuseConfig    `yaml:"abuse"`
-	Police         policeConfig   `yaml:"police"`
+	CrowdSec       crowdsecConfig            `yaml:"crowdsec"`
+	NFT            switchable[nft.Config]    `yaml:"nftables"` // blocks in the local nftables (table inet acd)
+	BGP            switchable[bgp.Config]    `yaml:"bgp"`      // FlowSpec and RTBH through the embedded speaker
+	RPZ            switchable[rpz.Config]    `yaml:"rpz"`      // the DNS response-policy zone for sinkholes
+	Abuse          switchable[abuse.Config]  `yaml:"abuse"`    // ARF/X-ARF abuse reports
+	Police         switchable[police.Config] `yaml:"police"`   // signed evidence packages for the channels
 }
 
-// nftConfig enables blocking in the local nftables (table inet acd).
-type nftConfig struct {
-	nft.Config `yaml:",inline"`
-	Enabled    bool `yaml:"enabled"`
+// switchable is an adapter's section: its own keys, and enabled, which
+// runs it.
+type switchable[T interface{ Validate() error }] struct {
+	Config  T    `yaml:",inline"`
+	Enabled bool `yaml:"enabled"`
 }
 
-// bgpConfig enables the embedded BGP speaker: FlowSpec and RTBH to the
-// neighbors.
-type bgpConfig struct {
-	bgp.Config `yaml:",inline"`
-	Enabled    bool `yaml:"enabled"`
-}
-
-// abuseConfig enables abuse reports (ARF/X-ARF by SMTP or to a directory).
-type abuseConfig struct {
-	abuse.Config `yaml:",inline"`
-	Enabled      bool `yaml:"enabled"`
-}
-
-// policeConfig enables police requests (signed evidence packages into
-// the configured channels' directories).
-type policeConfig struct {
-	police.Config `yaml:",inline"`
-	Enabled       bool `yaml:"enabled"`
+// validate checks the section when the adapter is enabled.
+func (s switchable[T]) validate(name string) error {
+	if !s.Enabled {
+		return nil
+	}
+	if err := s.Config.Validate(); err != nil {
+		return fmt.Errorf("enforce.%s: %w", name, err)
+	}
+	return nil
 }
 
 func defaultEnforceConfig() enforceConfig {
 	return enforceConfig{Config: enforce.DefaultConfig(), CrowdSec: crowdsecConfig{Config: crowdsec.DefaultConfig()},
-		NFT: nftConfig{Config: nft.DefaultConfig()}, BGP: bgpConfig{Config: bgp.DefaultConfig()}, RPZ: rpzConfig{Config: rpz.DefaultConfig()},
-		Abuse: abuseConfig{Config: abuse.DefaultConfig()}, Police: policeConfig{Config: police.DefaultConfig()}}
-}
-
-// rpzConfig enables the DNS response-policy zone for sinkhole actions.
-type rpzConfig struct {
-	rpz.Config `yaml:",inline"`
-	// Enabled serves the zone on Listen; resolvers transfer it.
-	Enabled bool `yaml:"enabled"`
+		NFT: switchable[nft.Config]{Config: nft.DefaultConfig()}, BGP: switchable[bgp.Config]{Config: bgp.DefaultConfig()},
+		RPZ: switchable[rpz.Config]{Config: rpz.DefaultConfig()}, Abuse: switchable[abuse.Config]{Config: abuse.DefaultConfig()},
+		Police: switchable[police.Config]{Config: police.DefaultConfig()}}
 }
 
 func (c enforceConfig) validate() error {
-	errs := []error{c.Config.Validate()}
-	for _, part := range []struct {
-		name string
-		on   bool
-		v    func() error
-	}{
-		{"nftables", c.NFT.Enabled, c.NFT.Config.Validate}, {"rpz", c.RPZ.Enabled, c.RPZ.Config.Validate},
-		{"bgp", c.BGP.Enabled, c.BGP.Config.Validate},
-		{"abuse", c.Abuse.Enabled, c.Abuse.Config.Validate}, {"police", c.Police.Enabled, c.Police.Config.Validate},
-	} {
-		if part.on {
-			if err := part.v(); err != nil {
-				errs = append(errs, fmt.Errorf("enforce.%s: %w", part.name, err))
-			}
-		}
-	}
+	errs := []error{c.Config.Validate(), c.NFT.validate("nftables"), c.RPZ.validate("rpz"), c.BGP.validate("bgp"),
+		c.Abuse.validate("abuse"), c.Police.validate("police")}
 	if c.CrowdSec.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.CrowdSec.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("enforce.crowdsec.listen %q: %w", c.CrowdSec.Listen, err))
@@ -373,7 +345,7 @@ func (e *enforcement) EnforcementStatus(ctx context.Context) (any, error) {
 		st.Bouncers = e.crowdsec.Bouncers()
 	}
 	if e.rpz != nil {
-		st.RPZ = &rpzStatus{Zone: e.cfg.RPZ.Zone, Serial: e.rpz.Serial(), Stats: e.rpz.Stats()}
+		st.RPZ = &rpzStatus{Zone: e.cfg.RPZ.Config.Zone, Serial: e.rpz.Serial(), Stats: e.rpz.Stats()}
 	}
 	if e.verifier != nil {
 		st.Verify = e.verifier.Status()
