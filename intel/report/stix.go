@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -136,19 +137,37 @@ func firstNonZero(ts ...time.Time) time.Time {
 
 // scrubber removes from free text every address (affected systems are
 // domestic, and so may be other addresses an operator writes), the names
-// of the affected systems and the operator's organization.
+// of the affected systems and the operator's organization — whatever
+// their case ("EXAMPLE WATER", "Fs01.Example.JP"), longest name first.
 func scrubber(r *Report) func(string) string {
-	var pairs []string
+	type name struct{ text, label string }
+	var names []name
 	for _, s := range r.AffectedSystems {
 		if len(s) >= 3 {
-			pairs = append(pairs, s, "[affected system]")
+			names = append(names, name{s, "[affected system]"})
 		}
 	}
 	if len(r.Organization) >= 3 {
-		pairs = append(pairs, r.Organization, "[operator]")
+		names = append(names, name{r.Organization, "[operator]"})
 	}
-	rep := strings.NewReplacer(pairs...)
-	return func(s string) string { return stix.Scrub(rep.Replace(s), "") }
+	if len(names) == 0 {
+		return func(s string) string { return stix.Scrub(s, "") }
+	}
+	slices.SortStableFunc(names, func(a, b name) int { return len(b.text) - len(a.text) })
+	alts := make([]string, len(names))
+	for i, n := range names {
+		alts[i] = regexp.QuoteMeta(n.text)
+	}
+	re := regexp.MustCompile("(?i)" + strings.Join(alts, "|"))
+	label := func(m string) string {
+		for _, n := range names {
+			if strings.EqualFold(n.text, m) {
+				return n.label
+			}
+		}
+		return "[redacted]"
+	}
+	return func(s string) string { return stix.Scrub(re.ReplaceAllStringFunc(s, label), "") }
 }
 
 func reportDescription(r *Report) string {

@@ -187,7 +187,7 @@ func TestToSTIXErrors(t *testing.T) {
 func TestToSTIXScrub(t *testing.T) {
 	r := Report{ID: "IR-2026-000009", Operator: "op", Organization: "Example Water", Type: TypeRansomware,
 		Title: "Ransomware on fs01.example.jp of Example Water (192.0.2.10)", AffectedSystems: []string{"fs01.example.jp"},
-		Description: "Encrypted 2001:db8::10 and 192.0.2.0/24; ransom note names evil.example.com.",
+		Description: "Encrypted 2001:db8::10 and 192.0.2.0/24 on FS01.Example.JP; EXAMPLE WATER's ransom note names evil.example.com.",
 		Indicators:  []string{"evil.example.com"}, Start: t0, Detected: t0, TLP: stix.TLPRed}
 	objs, err := ToSTIX(r, identity(t), t0)
 	if err != nil {
@@ -198,7 +198,7 @@ func TestToSTIXScrub(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantName := "IR-2026-000009: Ransomware on [affected system] of [operator] ([address])"
-	wantDesc := "Encrypted [address] and [address]; ransom note names evil.example.com."
+	wantDesc := "Encrypted [address] and [address] on [affected system]; [operator]'s ransom note names evil.example.com."
 	if rep.Name != wantName || !strings.HasSuffix(rep.Description, "\n"+wantDesc) {
 		t.Errorf("name %q description %q; want %q and a description ending %q", rep.Name, rep.Description, wantName, wantDesc)
 	}
