@@ -224,9 +224,13 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	// The console's browser sessions: users log in with their name and
 	// password; the API takes the session cookie (CSRF-checked).
 	sessions := session.New(cfg.HTTP.Session, session.Deps{Users: db, Logger: log.With("component", "session")})
-	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg, Sessions: sessions,
-		API: api.New(api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
-			Enforcement: enfStatus, Intel: intelAPI, Incidents: db, Domestic: screen.IsDomestic, Session: session.PrincipalFrom, Logger: log.With("component", "api")})})
+	apiDeps := api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
+		Enforcement: enfStatus, Intel: intelAPI, Incidents: db, Domestic: screen.IsDomestic, Session: session.PrincipalFrom,
+		Gatherer: reg, Sharing: db, Logger: log.With("component", "api")}
+	if casesComp != nil { // the console shows the actions in effect and the policy's k of n
+		apiDeps.InEffect, apiDeps.Policy = casesComp.InEffect, &cfg.Cases
+	}
+	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg, Sessions: sessions, API: api.New(apiDeps)})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),

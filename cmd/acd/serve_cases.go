@@ -103,6 +103,16 @@ func (c *casesComponent) get() (*store.Cases, error) {
 	return nil, errCasesDown
 }
 
+// InEffect returns the actions in effect (for the console's overview and
+// case pages).
+func (c *casesComponent) InEffect(ctx context.Context) ([]enforce.Item, error) {
+	s, err := c.get()
+	if err != nil {
+		return nil, err
+	}
+	return s.InEffect(ctx)
+}
+
 // The cases.Service methods delegate to the running service.
 
 func (c *casesComponent) CreateCase(ctx context.Context, cs cases.Case, suspects []detect.Suspect) (cases.Case, error) {

@@ -16,6 +16,8 @@
 //	GET /api/v1/enforcement          adapters, reconciliation, drift, verification (enforcement.go)
 //	/api/v1/partners..., /api/v1/intel/revoke  sharing with partners (intel.go)
 //	/api/v1/incidents...             operators' incident reports, the unified DDoS report (incidents.go)
+//	GET /api/v1/overview[/stream]    the console's live overview, once or as Server-Sent Events (overview.go, stream.go)
+//	GET /api/v1/sharing              partners, agreements, syncs, objects in and out by TLP (sharing.go)
 package api
 
 import (
@@ -28,11 +30,15 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/store"
 )
 
@@ -100,6 +106,26 @@ type Deps struct {
 	// Intel is the sharing side (nil: the partner and intel endpoints
 	// answer 503).
 	Intel Intel
+	// Gatherer is the in-process Prometheus registry the live overview
+	// is computed from (nil: the overview endpoints answer 503).
+	Gatherer prometheus.Gatherer
+	// OverviewEvery is the overview stream's interval (0: 2 s).
+	OverviewEvery time.Duration
+	// MaxStreams bounds the overview streams open at once (0: 64); one
+	// more is answered 503.
+	MaxStreams int
+	// InEffect returns the actions in effect (store.Cases.InEffect), for
+	// the overview's count and each case's action states (nil: none
+	// known).
+	InEffect func(ctx context.Context) ([]enforce.Item, error)
+	// Policy is the cases policy, whose quorum (k) and commissioner keys
+	// (n) GET /api/v1/cases/{id} shows (nil: not shown).
+	Policy *cases.Policy
+	// Sharing reads the partners and what was shared with them, for GET
+	// /api/v1/sharing (nil: it answers 503). *store.DB implements it.
+	Sharing SharingStore
+	// Now is the clock (nil: time.Now).
+	Now func() time.Time
 	// Logger logs requests at debug (never the token) and failures.
 	Logger *slog.Logger
 }
@@ -111,12 +137,25 @@ type handler struct {
 	mux  *http.ServeMux
 	// logins bounds the password checks running at once.
 	logins chan struct{}
+	// overview takes the overview's snapshots.
+	overview *overviewer
+	// streams bounds the event streams open at once; closed ends them.
+	streams   chan struct{}
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the API's handler; mount it at /api/ (it serves the full
-// paths, /api/v1/...).
+// paths, /api/v1/...). The handler is also a StreamCloser: call
+// CloseStreams when the HTTP server shuts down.
 func New(deps Deps) http.Handler {
-	h := &handler{deps: deps, log: deps.Logger, mux: http.NewServeMux(), logins: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	streams := deps.MaxStreams
+	if streams <= 0 {
+		streams = defaultStreams
+	}
+	h := &handler{deps: deps, log: deps.Logger, mux: http.NewServeMux(), logins: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		streams: make(chan struct{}, streams), closed: make(chan struct{})}
+	h.overview = &overviewer{h: h}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -130,10 +169,20 @@ func New(deps Deps) http.Handler {
 	h.reidentifiedRoutes()
 	h.intelRoutes()
 	h.incidentRoutes()
+	h.overviewRoutes()
+	h.sharingRoutes()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
 	return h
+}
+
+// now returns the time by the clock in Deps.
+func (h *handler) now() time.Time {
+	if h.deps.Now != nil {
+		return h.deps.Now()
+	}
+	return time.Now()
 }
 
 // suspectReaders are the roles that may read suspects.

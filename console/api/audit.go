@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/acd-org/acd/audit"
 	"github.com/acd-org/acd/store"
@@ -33,6 +34,7 @@ var _ AuditLog = (*store.DB)(nil)
 const (
 	defaultAuditLimit = 100
 	maxAuditLimit     = 1000
+	maxAuditText      = 200 // q's length in bytes
 )
 
 // auditRoutes registers the audit endpoints on h's mux.
@@ -60,6 +62,8 @@ type auditQuery struct {
 	// after is after_seq; hasAfter says whether it was given.
 	after    int64
 	hasAfter bool
+	// text is q, lower-cased ("": none).
+	text string
 }
 
 // actionFilter is an action name, or a prefix and ".*".
@@ -69,8 +73,14 @@ var actionFilter = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$|^[a-z][a-z0-9_.-
 // parameter. Empty values count as absent.
 func parseAuditQuery(q url.Values) (auditQuery, error) {
 	var aq auditQuery
-	if err := checkParams(q, "from", "to", "actor", "action", "object", "limit", "after_seq"); err != nil {
+	if err := checkParams(q, "from", "to", "actor", "action", "object", "limit", "after_seq", "q"); err != nil {
 		return aq, err
+	}
+	if v := strings.TrimSpace(q.Get("q")); v != "" {
+		if len(v) > maxAuditText || !utf8.ValidString(v) {
+			return aq, fmt.Errorf("q: not valid UTF-8 text of at most %d bytes", maxAuditText)
+		}
+		aq.text = strings.ToLower(v)
 	}
 	var err error
 	if aq.filter.From, err = parseWhen(q, "from"); err != nil {
@@ -154,10 +164,14 @@ func (h *handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+// maxAuditScan bounds the entries a free-text search (q) reads back
+// from the log's end before it answers what it found (more: true).
+const maxAuditScan = 1 << 17
+
 // readAuditPage reads one page. audit.Filter keeps the newest entries,
-// so a page after a seq asks for twice as many newest entries until it
-// reaches back to that seq: cheap for a client following the log's end,
-// a full read for one paging from its start.
+// so a page after a seq, or one filtered by q here, asks for twice as
+// many newest entries until it has enough: cheap for a client following
+// the log's end, a full read for one paging from its start.
 func readAuditPage(ctx context.Context, log AuditLog, aq auditQuery) (auditPage, error) {
 	f := aq.filter
 	f.Limit = aq.limit + 1
@@ -168,21 +182,24 @@ func readAuditPage(ctx context.Context, log AuditLog, aq auditQuery) (auditPage,
 		}
 		complete := f.Limit == 0 || len(es) < f.Limit
 		if !aq.hasAfter {
-			if !complete {
-				return auditPage{Entries: es[len(es)-aq.limit:], More: true}, nil
+			m := aq.matching(es)
+			capped := !complete && f.Limit >= maxAuditScan
+			if len(m) > aq.limit {
+				return auditPage{Entries: m[len(m)-aq.limit:], More: true}, nil
 			}
-			return auditPage{Entries: nonNil(es)}, nil
-		}
-		if complete || es[0].Seq <= aq.after {
+			if complete || capped {
+				return auditPage{Entries: nonNil(m), More: capped}, nil
+			}
+		} else if complete || es[0].Seq <= aq.after {
 			i := 0
 			for i < len(es) && es[i].Seq <= aq.after {
 				i++
 			}
-			es = es[i:]
-			if len(es) > aq.limit {
-				return auditPage{Entries: es[:aq.limit], More: true}, nil
+			m := aq.matching(es[i:])
+			if len(m) > aq.limit {
+				return auditPage{Entries: m[:aq.limit], More: true}, nil
 			}
-			return auditPage{Entries: nonNil(es)}, nil
+			return auditPage{Entries: nonNil(m), More: false}, nil
 		}
 		if f.Limit > math.MaxInt32 {
 			f.Limit = 0 // everything
@@ -190,6 +207,29 @@ func readAuditPage(ctx context.Context, log AuditLog, aq auditQuery) (auditPage,
 			f.Limit *= 2
 		}
 	}
+}
+
+// matching returns the entries of es the free text q matches (all
+// without q): a case-insensitive substring of the action, actor, object
+// or details (their JSON text).
+func (aq auditQuery) matching(es []audit.Entry) []audit.Entry {
+	if aq.text == "" {
+		return es
+	}
+	var out []audit.Entry
+	for _, e := range es {
+		if containsFold(e.Action, aq.text) || containsFold(e.Actor, aq.text) || containsFold(e.Object, aq.text) ||
+			containsFold(string(e.Data), aq.text) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// containsFold reports whether lower (lower case) is in s, ignoring
+// case.
+func containsFold(s, lower string) bool {
+	return strings.Contains(strings.ToLower(s), lower)
 }
 
 // nonNil returns es, or an empty slice for nil (JSON [] rather than null).
@@ -204,7 +244,20 @@ func nonNil(es []audit.Entry) []audit.Entry {
 // whether it found nothing wrong.
 type verification struct {
 	OK bool `json:"ok"`
+	// VerifiedThrough is N of "verified up to entry N": the last seq of
+	// the unbroken chain (LastSeq when OK, else the seq before the first
+	// problem; 0 for an empty log).
+	VerifiedThrough int64 `json:"verified_through"`
 	audit.Report
+}
+
+// verifiedThrough is N of "verified up to entry N" for rep.
+func verifiedThrough(rep audit.Report) int64 {
+	p, bad := rep.First()
+	if !bad {
+		return rep.LastSeq
+	}
+	return max(0, min(rep.LastSeq, p.Seq-1))
 }
 
 // verifyAudit answers GET /api/v1/audit/verify: the live chain and its
@@ -227,7 +280,7 @@ func (h *handler) verifyAudit(w http.ResponseWriter, r *http.Request) {
 	if rep.Problems == nil {
 		rep.Problems = []audit.Problem{}
 	}
-	writeJSON(w, http.StatusOK, verification{OK: rep.OK(), Report: rep})
+	writeJSON(w, http.StatusOK, verification{OK: rep.OK(), VerifiedThrough: verifiedThrough(rep), Report: rep})
 }
 
 // oversight answers GET /api/v1/reports/oversight?from&to: the counts an

@@ -163,7 +163,7 @@ func TestAuditVerify(t *testing.T) {
 		return resp.StatusCode, v
 	}
 	status, v := serve(pub)
-	if status != 200 || !v.OK || v.Valid != 1 || v.Entries != v.LastSeq || v.Tail != 1 || v.SignedThrough != v.LastSeq-1 || v.Key != audit.Fingerprint(pub) {
+	if status != 200 || !v.OK || v.VerifiedThrough != v.LastSeq || v.Valid != 1 || v.Entries != v.LastSeq || v.Tail != 1 || v.SignedThrough != v.LastSeq-1 || v.Key != audit.Fingerprint(pub) {
 		t.Errorf("right key: %d %+v", status, v)
 	}
 	other, _, _ := ed25519.GenerateKey(nil)
@@ -209,7 +209,7 @@ func TestOversightReport(t *testing.T) {
 // panics, errors name a parameter, and what it accepts is in range.
 func FuzzAuditQuery(f *testing.F) {
 	for _, s := range []string{"", "limit=5", "after_seq=3&limit=2", "action=case.*", "from=2026-01-01&to=2026-02-01",
-		"from=2026-01-01T00:00:00Z", "action=%00", "limit=1&limit=2", "x=1", "after_seq=-1", "actor=user:ann&object=case:1"} {
+		"from=2026-01-01T00:00:00Z", "action=%00", "q=token", "q=%ff", "q=n03&after_seq=2", "limit=1&limit=2", "x=1", "after_seq=-1", "actor=user:ann&object=case:1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -230,6 +230,9 @@ func FuzzAuditQuery(f *testing.F) {
 		}
 		if aq.limit < 1 || aq.limit > maxAuditLimit || aq.after < 0 {
 			t.Fatalf("accepted %+v", aq)
+		}
+		if len(aq.text) > 4*maxAuditText || aq.text != strings.ToLower(aq.text) {
+			t.Fatalf("accepted q %q", aq.text)
 		}
 		if a := aq.filter.Action; a != "" && !actionFilter.MatchString(a) {
 			t.Fatalf("accepted action %q", a)

@@ -190,7 +190,8 @@ func validCaseID(id string) error {
 	return nil
 }
 
-// getCase answers GET /api/v1/cases/{id}: the cases.Record.
+// getCase answers GET /api/v1/cases/{id}: the cases.Record, with the
+// console's additions (cases_view.go).
 func (h *handler) getCase(w http.ResponseWriter, r *http.Request) {
 	svc, id, ok := h.serviceCase(w, r)
 	if !ok {
@@ -204,7 +205,7 @@ func (h *handler) getCase(w http.ResponseWriter, r *http.Request) {
 	if rec.Approvals == nil {
 		rec.Approvals = []cases.Approval{}
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, h.detail(r.Context(), rec))
 }
 
 // getPayload answers GET /api/v1/cases/{id}/payload: the canonical

@@ -36,7 +36,7 @@ func (h *handler) listSuspects(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ss, total := h.deps.Book.Query(f)
+	ss, total := query(h.deps.Book, f)
 	if ss == nil {
 		ss = []detect.Suspect{}
 	}
@@ -99,16 +99,75 @@ func latestEpoch(b *detect.Book, address string) (detect.Suspect, bool) {
 }
 
 // listParams are GET /api/v1/suspects's query parameters.
-var listParams = []string{"role", "min_score", "since", "until", "detector", "address", "limit", "offset"}
+var listParams = []string{"role", "min_score", "since", "until", "detector", "address", "source", "limit", "offset"}
+
+// Sources of evidence (the source parameter).
+const (
+	sourceOwn     = "own"     // acd's own detectors
+	sourcePartner = "partner" // a partner's (detector "partner:<name>")
+)
+
+// partnerDetector is the prefix of a partner's evidence's detector
+// (exchange.PartnerDetectorPrefix; console does not import the
+// exchange).
+const partnerDetector = "partner:"
+
+// suspectFilter is the list's filter: the Book's, and the source.
+type suspectFilter struct {
+	detect.Filter
+	Source string // "", sourceOwn or sourcePartner
+}
+
+// fromSource reports whether s has evidence from the source.
+func fromSource(s *detect.Suspect, source string) bool {
+	for _, e := range s.Evidence {
+		if strings.HasPrefix(e.Detector, partnerDetector) == (source == sourcePartner) {
+			return true
+		}
+	}
+	return false
+}
+
+// query answers f from b. The Book does not know sources: with one, every
+// other match is read and the page cut here.
+func query(b *detect.Book, f suspectFilter) ([]detect.Suspect, int) {
+	if f.Source == "" {
+		return b.Query(f.Filter)
+	}
+	all := f.Filter
+	all.Limit, all.Offset = 0, 0
+	ss, _ := b.Query(all)
+	kept := ss[:0]
+	for i := range ss {
+		if fromSource(&ss[i], f.Source) {
+			kept = append(kept, ss[i])
+		}
+	}
+	total := len(kept)
+	if f.Offset >= total {
+		return nil, total
+	}
+	kept = kept[f.Offset:]
+	if f.Limit > 0 && len(kept) > f.Limit {
+		kept = kept[:f.Limit]
+	}
+	return kept, total
+}
 
 // parseFilter reads the list's query parameters; an error names the
 // parameter. Empty values count as absent.
-func parseFilter(q url.Values) (detect.Filter, error) {
-	f := detect.Filter{Limit: defaultLimit}
+func parseFilter(q url.Values) (suspectFilter, error) {
+	f := suspectFilter{Filter: detect.Filter{Limit: defaultLimit}}
 	if err := checkParams(q, listParams...); err != nil {
 		return f, err
 	}
 	var err error
+	switch v := q.Get("source"); v {
+	case "", sourceOwn, sourcePartner:
+		f.Source = v
+	default:
+		return f, fmt.Errorf("source: %q is not own or partner", v)
+	}
 	if v := q.Get("role"); v != "" {
 		if f.Role, err = detect.ParseRole(v); err != nil {
 			return f, fmt.Errorf("role: %w", err)

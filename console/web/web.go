@@ -77,7 +77,9 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.API != nil {
 		api := deps.API
 		if deps.Sessions != nil {
-			api = withSession(deps.Sessions, api)
+			// The console's security headers (CSP, nosniff, no framing)
+			// go on API answers too.
+			api = deps.Sessions.SecureHeaders(withSession(deps.Sessions, api))
 		}
 		mux.Handle("/api/", api)
 	}
@@ -91,7 +93,13 @@ func New(cfg Config, deps Deps) *Server {
 		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
-	return &Server{cfg: cfg, deps: deps, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Shutdown waits for requests in flight but does not end event
+	// streams: the API ends them itself (console/api's CloseStreams).
+	if c, ok := deps.API.(interface{ CloseStreams() }); ok {
+		srv.RegisterOnShutdown(c.CloseStreams)
+	}
+	return &Server{cfg: cfg, deps: deps, srv: srv}
 }
 
 // Start binds the listener and serves in the background.
