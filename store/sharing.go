@@ -19,8 +19,8 @@ func (db *DB) ShareLedger() share.Ledger { return shareLedger{db} }
 type shareLedger struct{ db *DB }
 
 func (l shareLedger) Record(ctx context.Context, e share.Entry) error {
-	_, err := l.db.w.ExecContext(ctx, `INSERT INTO share_ledger (partner, object_id, version, direction, at, allowed, reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, e.Partner, e.ObjectID, e.Version.UnixNano(), string(e.Direction), e.At.UnixNano(), e.Allowed, string(e.Reason))
+	_, err := l.db.w.ExecContext(ctx, `INSERT INTO share_ledger (partner, object_id, version, direction, at, allowed, reason, tlp)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, e.Partner, e.ObjectID, e.Version.UnixNano(), string(e.Direction), e.At.UnixNano(), e.Allowed, string(e.Reason), e.TLP)
 	return l.db.wrap("write the sharing ledger to", err)
 }
 
@@ -57,7 +57,7 @@ func (l shareLedger) Entries(ctx context.Context, q share.Query) ([]share.Entry,
 }
 
 func (l shareLedger) query(ctx context.Context, tail string, args ...any) ([]share.Entry, error) {
-	rows, err := l.db.r.QueryContext(ctx, `SELECT partner, object_id, version, direction, at, allowed, reason FROM share_ledger `+tail, args...)
+	rows, err := l.db.r.QueryContext(ctx, `SELECT partner, object_id, version, direction, at, allowed, reason, tlp FROM share_ledger `+tail, args...)
 	if err != nil {
 		return nil, l.db.wrap("read the sharing ledger from", err)
 	}
@@ -69,7 +69,7 @@ func (l shareLedger) query(ctx context.Context, tail string, args ...any) ([]sha
 			version, at int64
 			dir, reason string
 		)
-		if err := rows.Scan(&e.Partner, &e.ObjectID, &version, &dir, &at, &e.Allowed, &reason); err != nil {
+		if err := rows.Scan(&e.Partner, &e.ObjectID, &version, &dir, &at, &e.Allowed, &reason, &e.TLP); err != nil {
 			return nil, l.db.wrap("read the sharing ledger from", err)
 		}
 		if version != 0 {
@@ -79,6 +79,36 @@ func (l shareLedger) query(ctx context.Context, tail string, args ...any) ([]sha
 		out = append(out, e)
 	}
 	return out, l.db.wrap("read the sharing ledger from", rows.Err())
+}
+
+// ShareCounts counts, per partner and TLP ("none" when unmarked), the
+// distinct objects the gates let through in direction dir — for the
+// console's sharing page ("objects in and out by TLP").
+func (db *DB) ShareCounts(ctx context.Context, dir share.Direction) (map[string]map[string]int, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT partner, tlp, COUNT(DISTINCT object_id) FROM share_ledger
+		WHERE direction = ? AND allowed = 1 GROUP BY partner, tlp`, string(dir))
+	if err != nil {
+		return nil, db.wrap("read the sharing ledger from", err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]map[string]int{}
+	for rows.Next() {
+		var (
+			partner, tlp string
+			n            int
+		)
+		if err := rows.Scan(&partner, &tlp, &n); err != nil {
+			return nil, db.wrap("read the sharing ledger from", err)
+		}
+		if tlp == "" {
+			tlp = "none"
+		}
+		if out[partner] == nil {
+			out[partner] = map[string]int{}
+		}
+		out[partner][tlp] += n
+	}
+	return out, db.wrap("read the sharing ledger from", rows.Err())
 }
 
 // ShareBookmarks keeps the poller's bookmarks (date added of the last

@@ -26,6 +26,9 @@ import (
 type SharingStore interface {
 	Partners(ctx context.Context, all bool) ([]store.Partner, error)
 	TAXII() taxii.Store
+	// ShareCounts counts the distinct objects the gates let through in
+	// a direction, per partner and TLP.
+	ShareCounts(ctx context.Context, dir share.Direction) (map[string]map[string]int, error)
 }
 
 var _ SharingStore = (*store.DB)(nil)
@@ -89,8 +92,11 @@ type objectsOut struct {
 	RefusedBy map[string]int `json:"refused_by"`
 }
 
-// objectsIn is what came in from a partner since start.
+// objectsIn is what came in from a partner: the distinct objects taken
+// by TLP (from the sharing ledger, kept across restarts), and the gate's
+// decisions since start.
 type objectsIn struct {
+	ByTLP         map[string]int `json:"by_tlp"`
 	Received      int            `json:"received"`
 	Accepted      int            `json:"accepted"`
 	Refused       int            `json:"refused"`
@@ -182,12 +188,19 @@ func (h *handler) sharing(ctx context.Context) (sharingReport, error) {
 	rep := sharingReport{Running: h.deps.Intel != nil, Partners: []partnerSharing{}}
 	rep.Totals.ObjectsOut, rep.Totals.ObjectsIn = newObjectsOut(), newObjectsIn()
 	tstore := h.deps.Sharing.TAXII()
+	in, err := h.deps.Sharing.ShareCounts(ctx, share.In)
+	if err != nil {
+		return sharingReport{}, err
+	}
 	for _, p := range ps {
 		v := partnerSharing{Name: p.Name, URL: withoutUserInfo(p.URL), APIRoot: p.APIRoot, PushCollection: p.PushCollection,
 			Created: p.Created, Agreement: viewAgreement(p.Agreement), LastSync: p.LastSync, LastError: p.LastError,
 			Polls: map[string]int{}, ObjectsOut: newObjectsOut(), ObjectsIn: newObjectsIn()}
 		if err := countOutgoing(ctx, tstore, p.Agreement.Outgoing.Collections, &v.ObjectsOut); err != nil {
 			return sharingReport{}, err
+		}
+		for t, n := range in[p.Name] {
+			v.ObjectsIn.ByTLP[t] += n
 		}
 		partnerMetrics(m, &v)
 		rep.Totals.add(v)
@@ -200,7 +213,7 @@ func (h *handler) sharing(ctx context.Context) (sharingReport, error) {
 func newObjectsOut() objectsOut {
 	return objectsOut{ByTLP: map[string]int{}, RefusedBy: map[string]int{}}
 }
-func newObjectsIn() objectsIn { return objectsIn{RefusedBy: map[string]int{}} }
+func newObjectsIn() objectsIn { return objectsIn{ByTLP: map[string]int{}, RefusedBy: map[string]int{}} }
 
 // add adds a partner's counts to the totals.
 func (t *sharingTotals) add(p partnerSharing) {
@@ -215,6 +228,9 @@ func (t *sharingTotals) add(p partnerSharing) {
 	}
 	i.Received, i.Accepted, i.Refused = i.Received+p.ObjectsIn.Received, i.Accepted+p.ObjectsIn.Accepted, i.Refused+p.ObjectsIn.Refused
 	i.SuspectsAdded += p.ObjectsIn.SuspectsAdded
+	for k, n := range p.ObjectsIn.ByTLP {
+		i.ByTLP[k] += n
+	}
 	for k, n := range p.ObjectsIn.RefusedBy {
 		i.RefusedBy[k] += n
 	}

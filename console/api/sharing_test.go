@@ -85,6 +85,20 @@ func sharingFixture(t *testing.T) (*httptest.Server, *store.DB) {
 	in.WithLabelValues("allied", "revoked-ok").Add(1)
 	in.WithLabelValues("allied", "age").Add(2)
 	cv(mInSuspect, "partner", "op").WithLabelValues("allied", "added").Add(5)
+	// The ledger: what the gates let in, by TLP (an object taken twice
+	// counts once; a refused one not at all).
+	for _, e := range []share.Entry{
+		{ObjectID: "indicator--a", TLP: "green", Allowed: true, Reason: share.ReasonOK},
+		{ObjectID: "indicator--a", TLP: "green", Allowed: true, Reason: share.ReasonUpdateOK},
+		{ObjectID: "indicator--b", TLP: "amber", Allowed: true, Reason: share.ReasonOK},
+		{ObjectID: "indicator--c", TLP: "clear", Allowed: false, Reason: "age"},
+		{ObjectID: "indicator--d", Allowed: true, Reason: share.ReasonOK},
+	} {
+		e.Partner, e.Direction, e.At = "allied", share.In, tc0
+		if err := db.ShareLedger().Record(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv := httptest.NewServer(New(Deps{Auth: tokenAuth{}, Sharing: db, Gatherer: reg}))
 	t.Cleanup(srv.Close)
 	return srv, db
@@ -126,7 +140,7 @@ func TestSharing(t *testing.T) {
 	if diff := cmp.Diff(allied.ObjectsOut, wantOut); diff != "" {
 		t.Errorf("allied objects_out (-got, +want):\n%s", diff)
 	}
-	wantIn := objectsIn{Received: 10, Accepted: 8, Refused: 2, RefusedBy: map[string]int{"age": 2}, SuspectsAdded: 5}
+	wantIn := objectsIn{ByTLP: map[string]int{"green": 1, "amber": 1, "none": 1}, Received: 10, Accepted: 8, Refused: 2, RefusedBy: map[string]int{"age": 2}, SuspectsAdded: 5}
 	if diff := cmp.Diff(allied.ObjectsIn, wantIn); diff != "" {
 		t.Errorf("allied objects_in (-got, +want):\n%s", diff)
 	}

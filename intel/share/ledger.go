@@ -30,6 +30,10 @@ type Entry struct {
 	At        time.Time `json:"at"`
 	Allowed   bool      `json:"allowed"`
 	Reason    Reason    `json:"reason"`
+	// TLP is the object's TLP level as stix.TLP marshals it ("green",
+	// "amber+strict"), ""
+	// when it has no TLP marking.
+	TLP string `json:"tlp,omitempty"`
 }
 
 // Query selects ledger entries; zero fields select everything.
@@ -156,6 +160,11 @@ func (g *Gate) Incoming(ctx context.Context, o stix.Object, now time.Time) (bool
 
 func (g *Gate) record(ctx context.Context, o stix.Object, dir Direction, now time.Time, r Reason) error {
 	e := Entry{Partner: g.Agreement.Partner, ObjectID: o.ID, Version: o.Modified.Time, Direction: dir, At: now, Allowed: r.Allowed(), Reason: r}
+	if t, err := stix.TLPOf(o); err == nil {
+		if b, err := t.MarshalText(); err == nil {
+			e.TLP = string(b)
+		}
+	}
 	if err := g.Ledger.Record(ctx, e); err != nil {
 		return fmt.Errorf("unable to record %s %s for %s: %w", dir, o.ID, g.Agreement.Partner, err)
 	}

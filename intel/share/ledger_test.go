@@ -138,12 +138,18 @@ func TestGateRevocation(t *testing.T) {
 
 	// The ledger tells who got what.
 	got, _ := ledger.Entries(ctx, Query{Partner: "us", ObjectID: ind.ID})
-	var reasons []Reason
+	var (
+		reasons []Reason
+		tlps    []string
+	)
 	for _, e := range got {
-		reasons = append(reasons, e.Reason)
+		reasons, tlps = append(reasons, e.Reason), append(tlps, e.TLP)
 	}
 	if want := []Reason{ReasonOK, ReasonUpdateOK, ReasonRevokedOK, ReasonTLP}; !slices.Equal(reasons, want) {
 		t.Errorf("ledger reasons %v, want %v", reasons, want)
+	}
+	if want := []string{"green", "green", "green", "red"}; !slices.Equal(tlps, want) {
+		t.Errorf("ledger TLPs %q, want %q (each version's own marking)", tlps, want)
 	}
 
 	// us receives the revocation: ToSuspects withdraws the candidate.
