@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/acd-org/acd/console/session"
+	"github.com/acd-org/acd/console/ui"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,6 +86,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if deps.Sessions != nil {
 		deps.Sessions.Register(mux)
+		mux.Handle("/", deps.Sessions.SecureHeaders(ui.Handler())) // the console's pages (console/ui)
 	}
 	if cfg.Pprof {
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
