@@ -13,6 +13,12 @@ import (
 // ErrRail is wrapped by every safety-rail refusal.
 var ErrRail = errors.New("enforce: safety rail")
 
+// ErrUnsupported is wrapped by every adapter's refusal of an action it
+// cannot carry out as approved (a CrowdSec ban narrowed by port, a prefix
+// wider than an adapter may expand): the approval stands, the action did
+// not run, and the operator must choose another adapter or a new case.
+var ErrUnsupported = errors.New("unsupported action")
+
 // Rails are the operator's safety rails, checked where actions run —
 // before the gatekeeper hands an action to its adapter, and again on
 // every reconciliation (so that a rail added later retracts the live

@@ -248,6 +248,7 @@ var refusals = []struct {
 	{cases.ErrScope, http.StatusConflict},
 	{cases.ErrWindow, http.StatusConflict},
 	{enforce.ErrRail, http.StatusConflict},
+	{enforce.ErrUnsupported, http.StatusConflict},
 }
 
 // caseError answers a service error: a typed refusal with its status

@@ -17,6 +17,7 @@ import (
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/cases/casestest"
 	"github.com/acd-org/acd/detect"
+	"github.com/acd-org/acd/enforce"
 	"github.com/acd-org/acd/store"
 )
 
@@ -328,6 +329,8 @@ func TestCaseErrors(t *testing.T) {
 		{fmt.Errorf("%w: a widened prefix", cases.ErrScope), 409, true},
 		{fmt.Errorf("%w: expired", cases.ErrWindow), 409, true},
 		{errors.Join(fmt.Errorf("%w: a", cases.ErrQuorum), fmt.Errorf("%w: b", cases.ErrRevokedKey)), 409, true},
+		{fmt.Errorf("enforce: %w: 198.51.100.0/24 overlaps never_act", enforce.ErrRail), 409, true},
+		{fmt.Errorf("unable to run action 0: %w", fmt.Errorf("crowdsec: %w: block narrowed by ports", enforce.ErrUnsupported)), 409, true},
 		{errors.New("disk I/O error at /var/lib/acd"), 500, false},
 	}
 	for _, tt := range tests {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/acd-org/acd/enforce/ledger"
 	"log/slog"
 	"net/mail"
 	"os"
@@ -16,12 +15,13 @@ import (
 
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/enforce"
+	"github.com/acd-org/acd/enforce/ledger"
 )
 
 // ErrUnsupported is returned by Apply for an action the reporter cannot
 // carry out faithfully: another type than abuse-report, or a domain
 // target.
-var ErrUnsupported = errors.New("abuse: unsupported action")
+var ErrUnsupported = fmt.Errorf("abuse: %w", enforce.ErrUnsupported)
 
 // Deps are the reporter's dependencies.
 type Deps struct {

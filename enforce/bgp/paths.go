@@ -1,7 +1,6 @@
 package bgp
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -11,6 +10,7 @@ import (
 	"github.com/osrg/gobgp/v3/pkg/packet/bgp"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/enforce"
 )
 
 // Well-known communities of RTBH routes.
@@ -33,7 +33,7 @@ const (
 // faithfully: another type than flowspec or rtbh, a target or scope BGP
 // cannot express, an RTBH target wider than a host route or outside the
 // owned prefixes.
-var ErrUnsupported = errors.New("bgp: unsupported action")
+var ErrUnsupported = fmt.Errorf("bgp: %w", enforce.ErrUnsupported)
 
 // route is one path acd announces: its NLRI, its attributes and, for a
 // FlowSpec rule, its rate (several items may want the same NLRI at

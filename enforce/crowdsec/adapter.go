@@ -18,7 +18,7 @@ import (
 // out faithfully: another type than block, a block narrowed by protocol
 // or ports (a CrowdSec ban covers all traffic, so it would go further
 // than what was approved), or a prefix the ranges mode cannot send.
-var ErrUnsupported = errors.New("crowdsec: unsupported action")
+var ErrUnsupported = fmt.Errorf("crowdsec: %w", enforce.ErrUnsupported)
 
 // Decisions is the enforce.Syncer for block actions: it keeps the
 // desired CrowdSec decisions, one set per (case, target), and per

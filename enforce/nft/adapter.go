@@ -25,7 +25,7 @@ import (
 // faithfully: another type than block, a domain target, or a block
 // narrowed by protocol or ports (the sets match source addresses only,
 // so the block would go further than approved).
-var ErrUnsupported = errors.New("nft: unsupported action")
+var ErrUnsupported = fmt.Errorf("nft: %w", enforce.ErrUnsupported)
 
 // expiryTolerance is how far an element's kernel expiry may be from the
 // desired one before Sync rewrites it.

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/acd-org/acd/enforce/ledger"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -17,12 +16,13 @@ import (
 
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/enforce"
+	"github.com/acd-org/acd/enforce/ledger"
 )
 
 // Refusals of Apply.
 var (
 	// ErrUnsupported: the action is not a police request.
-	ErrUnsupported = errors.New("police: unsupported action")
+	ErrUnsupported = fmt.Errorf("police: %w", enforce.ErrUnsupported)
 	// ErrUnknownChannel: scope.recipient names no configured channel.
 	ErrUnknownChannel = errors.New("police: unknown channel")
 )

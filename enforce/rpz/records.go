@@ -1,7 +1,6 @@
 package rpz
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -12,12 +11,13 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/acd-org/acd/cases"
+	"github.com/acd-org/acd/enforce"
 )
 
 // ErrUnsupported is returned for an action the RPZ cannot carry out
 // faithfully: another type than sinkhole, a scope field other than
 // subdomains, subdomains on an address or prefix.
-var ErrUnsupported = errors.New("rpz: unsupported action")
+var ErrUnsupported = fmt.Errorf("rpz: %w", enforce.ErrUnsupported)
 
 // records returns the policy records of action a under c: a QNAME
 // trigger (and its wildcard with scope.subdomains) for a domain, an IP
