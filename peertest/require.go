@@ -23,6 +23,7 @@ var debianPackage = map[string]string{
 	"unbound":   "unbound",
 	"nft":       "nftables",
 	"ip":        "iproute2",
+	"chromium":  "chromium",
 
 	"crowdsec-firewall-bouncer": "crowdsec-firewall-bouncer",
 }

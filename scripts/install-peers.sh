@@ -2,7 +2,8 @@
 # Installs the Debian packages acd's integration tests drive, when missing:
 # softflowd, pmacct (pmacctd, nfacctd, sfacctd), nfdump (nfcapd),
 # nfdump-sflow (sfcapd), tcpdump, and the enforcement peers:
-# crowdsec-firewall-bouncer, bird2 (bird, birdc), unbound, nftables.
+# crowdsec-firewall-bouncer, bird2 (bird, birdc), unbound, nftables, and
+# chromium for the console's browser tests (run headless, --no-sandbox).
 # Recommends are not installed: crowdsec-firewall-bouncer recommends the
 # crowdsec agent, whose post-install script registers with crowdsec.net
 # (and fails offline); the tests point the bouncer at acd instead.
@@ -17,6 +18,7 @@ command -v crowdsec-firewall-bouncer >/dev/null || need+=(crowdsec-firewall-boun
 command -v bird      >/dev/null || need+=(bird2)
 command -v unbound   >/dev/null || need+=(unbound)
 command -v nft       >/dev/null || need+=(nftables)
+command -v chromium  >/dev/null || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then
   echo "peers: all present"
   exit 0

@@ -2,56 +2,82 @@ package ui
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io/fs"
-	"os"
-	"os/exec"
-	"path/filepath"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/acd-org/acd/cases"
 	"github.com/acd-org/acd/cases/jcs"
+	"github.com/acd-org/acd/peertest"
 )
 
-// runner drives assets/js/sign.js under node: for each case of the
+// runner drives assets/js/sign.js in the browser: for each case of the
 // input it checks the payload, imports the key, builds the message and
-// signs, as the browser does (commission.js).
-const runner = `
-import { checkPayload, importSigningKey, pemToDER, approvalMessage, signApproval } from './sign.mjs';
-let input = '';
-for await (const chunk of process.stdin) input += chunk;
-const { pem, cases } = JSON.parse(input);
-const signer = await importSigningKey(pemToDER(pem));
-const out = [];
-for (const c of cases) {
-  try {
-    const p = checkPayload(c.approval.case, c.payload);
-    const a = { ...c.approval, key_id: signer.keyId };
-    const { body, message } = await signApproval(signer.key, p, a);
-    if (message !== approvalMessage(p, a)) throw new Error('two messages');
-    out.push({ key_id: signer.keyId, message, body });
-  } catch (e) {
-    out.push({ error: e.message });
+// signs, as the console does (commission.js). %s is the input as JSON.
+const runner = `(async (input) => {
+  const { checkPayload, importSigningKey, pemToDER, approvalMessage, signApproval } = await import('/assets/js/sign.js');
+  const { pem, cases } = input;
+  const signer = await importSigningKey(pemToDER(pem));
+  const out = [];
+  for (const c of cases) {
+    try {
+      const p = checkPayload(c.approval.case, c.payload);
+      const a = { ...c.approval, key_id: signer.keyId };
+      const { body, message } = await signApproval(signer.key, p, a);
+      if (message !== approvalMessage(p, a)) throw new Error('two messages');
+      out.push({ key_id: signer.keyId, message, body });
+    } catch (e) {
+      out.push({ error: e.message });
+    }
   }
+  return JSON.stringify(out);
+})(%s)`
+
+// browserAt starts headless Chromium (a test peer: it skips without it,
+// fails under ACD_INTEGRATION=1) on a loopback server of the console's
+// handler, with a blank page of the same origin at /blank (so that the
+// modules can be imported without booting the app) and /console/session
+// answering 401 as a server with nobody logged in does. It returns the
+// browser's context and the server's URL.
+func browserAt(t *testing.T) (context.Context, string) {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.Handle("/", Handler())
+	mux.HandleFunc("GET /blank", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!doctype html><title>blank</title>"))
+	})
+	mux.HandleFunc("GET /console/session", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"not logged in"}`))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return peertest.Browser(t), srv.URL
 }
-process.stdout.write(JSON.stringify(out));
-`
 
 // TestSignMatchesGo proves that the browser's signing code builds the
 // message cases.Message builds, byte for byte, and that its signature and
-// key id verify in Go. It needs node (not one of acd's test peers): the
-// browser test (cmd/acd console_browser_test.go) proves the same path
-// against the server in Chromium.
+// key id verify in Go — in Chromium, as a commissioner's browser runs
+// it (the browser test in cmd/acd proves the same path against the
+// server).
 func TestSignMatchesGo(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the JS signing code is proven by the browser test only")
+	if testing.Short() {
+		t.Skip("starts a browser")
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -104,26 +130,21 @@ func TestSignMatchesGo(t *testing.T) {
 		list = append(list, map[string]any{"payload": c.payload, "approval": c.a})
 	}
 	in["cases"] = list
-	dir := t.TempDir()
-	src, err := fs.ReadFile(assets, "assets/js/sign.js")
+	ctx, base := browserAt(t)
+	input, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"sign.mjs": src, "run.mjs": []byte(runner)} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(rctx, chromedp.Navigate(base+"/blank")); err != nil {
+		t.Fatalf("opening a page in Chromium: %v", err)
 	}
-	stdin, _ := json.Marshal(in)
-	cmd := exec.Command(node, "run.mjs")
-	cmd.Dir = dir
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.Output()
+	res, err := chromedp.Run(rctx, chromedp.Evaluate[string](fmt.Sprintf(runner, input), chromedp.EvalAwaitPromise))
 	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
+		t.Fatalf("running sign.js in Chromium: %v", err)
 	}
+	stdout := []byte(res)
 	var out []struct {
 		Error   string          `json:"error"`
 		KeyID   string          `json:"key_id"`
@@ -131,7 +152,7 @@ func TestSignMatchesGo(t *testing.T) {
 		Body    json.RawMessage `json:"body"`
 	}
 	if err := json.Unmarshal(stdout, &out); err != nil || len(out) != len(tcs) {
-		t.Fatalf("node answered %s (%v)", stdout, err)
+		t.Fatalf("the browser answered %s (%v)", stdout, err)
 	}
 	for i, c := range tcs {
 		t.Run(c.name, func(t *testing.T) {
@@ -171,31 +192,32 @@ func TestSignMatchesGo(t *testing.T) {
 	}
 }
 
-// TestModulesParse checks every module's syntax with node (as an ES
-// module: node --check reads .mjs files as such), when node is installed.
-func TestModulesParse(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node is not installed: the modules' syntax is checked by the browser test only")
+// TestModulesLoad loads the console's page in Chromium with nobody
+// logged in: every module under assets/js must be fetched (the app
+// imports them all, directly or not), none may throw (peertest.Browser
+// fails the test on an uncaught exception, a syntax error included), and
+// the login form must show.
+func TestModulesLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a browser")
 	}
 	entries, err := fs.ReadDir(assets, "assets/js")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
+	ctx, base := browserAt(t)
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if err := chromedp.Do(rctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS("form#login"))); err != nil {
+		t.Fatalf("loading the console in Chromium: %v", err)
+	}
+	loaded, err := chromedp.Run(rctx, chromedp.Evaluate[[]string](`performance.getEntriesByType("resource").map(e => new URL(e.name).pathname)`))
+	if err != nil {
+		t.Fatalf("loading the console in Chromium: %v", err)
+	}
 	for _, e := range entries {
-		t.Run(e.Name(), func(t *testing.T) {
-			src, err := fs.ReadFile(assets, "assets/js/"+e.Name())
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := filepath.Join(dir, strings.TrimSuffix(e.Name(), ".js")+".mjs")
-			if err := os.WriteFile(p, src, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			if out, err := exec.Command(node, "--check", p).CombinedOutput(); err != nil {
-				t.Errorf("%s does not parse: %v\n%s", e.Name(), err, out)
-			}
-		})
+		if !slices.Contains(loaded, "/assets/js/"+e.Name()) {
+			t.Errorf("module %s was not loaded by the page (loaded: %q)", e.Name(), loaded)
+		}
 	}
 }
