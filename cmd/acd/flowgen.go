@@ -44,6 +44,16 @@ reflection, C2 beacons) that starts now; each record is sent when it
 happens, so detection sees a live network. Its domestic space is
 198.18.0.0/15 and 2001:db8:100::/48 (declare it in screen.domestic).
 --rate, --ring and the mix flags do not apply.
+
+With --obey URL --obey-key KEY, flowgen also acts as a CrowdSec bouncer of
+acd's Local API (enforce.crowdsec.listen; the key from 'acd bouncer add'):
+it pulls /v1/decisions/stream every second and drops every record whose
+source or destination is banned, as a firewall running the bouncer
+upstream of the exporter would. An approved and executed block then
+stops the attack's flows, and the verify stage sees it.
+
+  acd flowgen --scenario demo --format ipfix --to 127.0.0.1:4739 \
+      --obey http://127.0.0.1:8090/ --obey-key "$(cat flowgen.key)"
 `
 
 // flowgenOpts are the parsed flags of acd flowgen.
@@ -59,6 +69,7 @@ type flowgenOpts struct {
 	mix                   flowgen.MixConfig
 	formatName, mixString string
 	scenario              string
+	obey, obeyKey         string
 }
 
 func runFlowgen(ctx context.Context, e *env, args []string) error {
@@ -134,11 +145,16 @@ func parseFlowgen(e *env, args []string) (*flowgenOpts, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "print neither the live line nor the summary")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow a destination that is not a loopback address")
 	fs.StringVar(&o.scenario, "scenario", "", "stream a scenario with ground truth live instead of the mix: demo, a default-suite `name` (scans, ddos, ...) or a YAML file; records are sent when they happen")
+	fs.StringVar(&o.obey, "obey", "", "act as a CrowdSec bouncer of acd's Local API at this `URL` (enforce.crowdsec.listen): drop the records of banned addresses (--scenario only)")
+	fs.StringVar(&o.obeyKey, "obey-key", "", "the bouncer `key` for --obey ('acd bouncer add'; a file holding it works too)")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	if (o.obey != "" || o.obeyKey != "") && o.scenario == "" {
+		return nil, fmt.Errorf("%w: --obey filters a live --scenario stream", errUsage)
 	}
 	if err := o.check(*sampling, *exporterID); err != nil {
 		return nil, fmt.Errorf("%w: %v", errUsage, err)

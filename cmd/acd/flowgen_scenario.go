@@ -64,10 +64,24 @@ func flowgenScenario(ctx context.Context, stderr io.Writer, o *flowgenOpts, enc 
 		return flowgen.Stats{}, err
 	}
 	defer w.Close()
+	keep, stop, err := o.obeyFilter(ctx, stderr)
+	if err != nil {
+		return flowgen.Stats{}, err
+	}
+	defer stop()
 	if !o.quiet {
 		fmt.Fprintf(stderr, "flowgen: streaming scenario %q live to %s for %v (%d attacks, ground truth: %d labelled addresses)\n",
 			cfg.Name, dst, cfg.Duration, len(cfg.Attacks), len(gen.Labels()))
 	}
+	return streamLive(ctx, gen, enc, w, keep, o.count)
+}
+
+// streamLive sends gen's records, each when it happens, through enc to
+// w, until the scenario ends, after count records (0: no limit) or when
+// ctx ends. keep (nil: all) sees each batch of due records before it is
+// sent and returns those to send (it may filter in place).
+func streamLive(ctx context.Context, gen *scenario.Generator, enc flowgen.Encoder, w *flowgen.UDPWriter,
+	keep func([]flow.Record, time.Time) []flow.Record, count uint64) (flowgen.Stats, error) {
 	var st flowgen.Stats
 	start := time.Now()
 	recs := make([]flow.Record, 256)
@@ -96,12 +110,18 @@ func flowgenScenario(ctx context.Context, stderr io.Writer, o *flowgenOpts, enc 
 				}
 				continue
 			}
-			if err := sendDue(enc, w, rest[:due], now, &st, &pkts, &buf); err != nil {
-				return st, err
+			send := rest[:due]
+			if keep != nil {
+				send = keep(send, now)
+			}
+			if len(send) > 0 {
+				if err := sendDue(enc, w, send, now, &st, &pkts, &buf); err != nil {
+					return st, err
+				}
 			}
 			rest = rest[due:]
 		}
-		if o.count > 0 && st.Records >= o.count {
+		if count > 0 && st.Records >= count {
 			break
 		}
 	}

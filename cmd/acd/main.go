@@ -54,6 +54,7 @@ func commands() []command {
 		{"analyze", "meter flows from pcap/pcapng files and run them through the pipeline", runAnalyze},
 		{"eval", "measure the detectors against ground truth (generated scenarios, labelled captures)", runEval},
 		{"flowgen", "send generated NetFlow v5/v9, IPFIX or sFlow to a UDP address, or write a pcap", runFlowgen},
+		{"demo", "run acd, an allied partner, demo users and live attack traffic on loopback: the whole loop", runDemo},
 		{"check", "validate a configuration file", runCheck},
 		{"config", "configuration tools (config dump)", runConfig},
 		{"keygen", "create the screening master key (serve needs one)", runKeygen},
