@@ -9,10 +9,11 @@ all: build
 build:
 	$(GO) build -o bin/acd ./cmd/acd
 
-# Run the main job: acd serve on the embedded defaults (loopback) with
-# generated NetFlow v5/v9, IPFIX and sFlow traffic, and a live count.
+# Run the main job: acd and an allied partner on loopback, demo users,
+# live attack traffic, a case waiting for the commission; the console's
+# URL and the users' passwords are printed (see README, acd demo --help).
 demo: build
-	./scripts/demo.sh
+	./bin/acd demo
 
 # Run every test, the real-peer integration tests included. Installs the
 # Debian packages the tests drive when they are missing. The tests the
@@ -24,10 +25,11 @@ test: peers
 	ACD_INTEGRATION=1 $(GO) test -race -timeout 25m ./...
 	ACD_INTEGRATION=1 $(GO) test -count=1 -timeout 15m -run 'Quality|SteadyStateAllocs' ./...
 
-# Unit tests only (integration tests skip with a message when peers are
-# absent).
+# Unit tests only: -short skips the long end-to-end tests (the browser
+# test, the demo, the enforcement loop); integration tests skip with a
+# message when their peers are absent.
 test-short:
-	$(GO) test ./...
+	$(GO) test -short ./...
 
 peers:
 	./scripts/install-peers.sh
