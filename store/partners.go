@@ -67,13 +67,8 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 	if err := p.Agreement.Validate(); err != nil {
 		return "", fmt.Errorf("partner %q: %w", p.Name, err)
 	}
-	if p.PushCollection != "" && p.URL == "" {
-		return "", fmt.Errorf("partner %q: a push collection needs the partner's url", p.Name)
-	}
-	if p.URL != "" {
-		if u, err := url.Parse(p.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", fmt.Errorf("partner %q: url %q is not an http(s) URL", p.Name, p.URL)
-		}
+	if err := (PartnerRemote{URL: p.URL, APIRoot: p.APIRoot, PushCollection: p.PushCollection}).check(p.Name); err != nil {
+		return "", err
 	}
 	agreement, err := json.Marshal(p.Agreement)
 	if err != nil {
@@ -142,6 +137,57 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 	}
 	db.log.Info("partner added", "name", p.Name)
 	return key, nil
+}
+
+// PartnerRemote is the partner's side of the exchange: its TAXII server,
+// the API root acd polls and pushes to, the collection acd POSTs to, and
+// the key acd presents there.
+type PartnerRemote struct {
+	URL, APIRoot, PushCollection, RemoteKey string
+}
+
+// check validates r as AddPartner does.
+func (r PartnerRemote) check(name string) error {
+	if r.PushCollection != "" && r.URL == "" {
+		return fmt.Errorf("partner %q: a push collection needs the partner's url", name)
+	}
+	if r.URL != "" {
+		if u, err := url.Parse(r.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("partner %q: url %q is not an http(s) URL", name, r.URL)
+		}
+	}
+	return nil
+}
+
+// UpdatePartnerRemote replaces the remote side of the live partner name
+// — typically once the partner has added acd in turn and handed over the
+// key acd is to present (two allies each add the other first, then each
+// updates the other with the key it received). The agreement, the key the
+// partner presents to acd and the partner's history stay. ErrNotFound
+// when there is no such live partner. Audited (partner.update, without
+// the key).
+func (db *DB) UpdatePartnerRemote(ctx context.Context, name string, r PartnerRemote) error {
+	if err := r.check(name); err != nil {
+		return err
+	}
+	err := db.WriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE partners SET url = ?, api_root = ?, push_collection = ?, remote_key = ?, last_error = ''
+			WHERE name = ? AND removed_at IS NULL`, r.URL, r.APIRoot, r.PushCollection, r.RemoteKey, name)
+		if err != nil {
+			return db.wrap("write partner to", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("partner %q: %w", name, ErrNotFound)
+		}
+		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: "partner.update", Object: "partner:" + name,
+			Data: audit.Data("url", r.URL, "api_root", r.APIRoot, "push_collection", r.PushCollection, "remote_key", r.RemoteKey != "")})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	db.log.Info("partner updated", "name", name, "url", r.URL)
+	return nil
 }
 
 // RemovePartner stops sharing with partner name: its key is refused and

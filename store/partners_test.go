@@ -129,3 +129,55 @@ func TestPartners(t *testing.T) {
 		t.Fatalf("audit = %+v", es)
 	}
 }
+
+// TestUpdatePartnerRemote: a partner added read-only gets its server and
+// the key acd presents there later; the key it presents to acd and its
+// agreement stay; a removed or unknown partner is not updated.
+func TestUpdatePartnerRemote(t *testing.T) {
+	ctx := context.Background()
+	db, _ := auditStore(t, 4)
+	key, err := db.AddPartner(ctx, Partner{Name: "us", Agreement: testAgreement(t, "us")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := PartnerRemote{URL: "https://taxii.us.example/", APIRoot: "acd", RemoteKey: "from-us", PushCollection: "c-in"}
+	if err := db.UpdatePartnerRemote(ctx, "us", r); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.Partners(ctx, false)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("partners %+v %v", ps, err)
+	}
+	if p := ps[0]; p.URL != r.URL || p.APIRoot != "acd" || p.RemoteKey != "from-us" || p.PushCollection != "c-in" ||
+		p.Agreement.Outgoing.MaxTLP != stix.TLPAmber {
+		t.Errorf("after the update: %+v", p)
+	}
+	req := httptest.NewRequest("GET", "/taxii2/", nil)
+	req.Header.Set("X-API-Key", key)
+	if p, err := db.TAXIIAuth().Authenticate(req); err != nil || p.Name != "us" {
+		t.Errorf("the partner's own key after the update: %+v %v", p, err)
+	}
+	for _, tt := range []struct {
+		name string
+		r    PartnerRemote
+		want string
+	}{
+		{"us", PartnerRemote{URL: "ftp://x/", APIRoot: "acd"}, "not an http(s) URL"},
+		{"us", PartnerRemote{PushCollection: "c"}, "needs the partner's url"},
+		{"nobody", r, "not found"},
+	} {
+		if err := db.UpdatePartnerRemote(ctx, tt.name, tt.r); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("update %s %+v: %v, want %q", tt.name, tt.r, err, tt.want)
+		}
+	}
+	if err := db.RemovePartner(ctx, "us"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.UpdatePartnerRemote(ctx, "us", r); !errors.Is(err, ErrNotFound) {
+		t.Errorf("update of a removed partner: %v", err)
+	}
+	es, err := db.ListAudit(ctx, audit.Filter{Action: "partner.update"})
+	if err != nil || len(es) != 1 || strings.Contains(string(es[0].Data), "from-us") {
+		t.Errorf("audit: %+v %v (one entry, never the key)", es, err)
+	}
+}

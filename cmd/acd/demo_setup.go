@@ -199,48 +199,44 @@ func addUsers(ctx context.Context, in *demoInstance, users map[string]*demoUser,
 	})
 }
 
-// addPartners sets up sharing both ways. A partner's key is made when it
-// is added, and an existing partner cannot be given the key the other
-// side made later, so the ally knows home twice: "home-reader" (home
-// reads the ally's collection with its key) and "home" (the ally polls
-// home's collection with the key home made for it).
+// addPartners sets up sharing both ways as two allies do: the ally adds
+// home (home will read the ally's collection with the key this prints),
+// home adds the ally with that key (the ally will read home's collection
+// with the key home prints), and the ally updates home with it
+// (acd partner update) — one partner record on each side.
 func addPartners(ctx context.Context, home, ally *demoInstance) error {
 	var homeReads, allyReads string
-	out := func(col string) share.Agreement {
+	agreement := func(out, in string) share.Agreement {
 		a := share.DefaultAgreement()
-		a.Outgoing.Collections = []string{col}
+		a.Outgoing.Collections = []string{out}
 		a.Outgoing.MaxTLP = stix.TLPGreen
 		a.Outgoing.Domestic = true
+		a.Incoming.Collections = []string{in}
+		a.Incoming.Trust = 80
 		return a
 	}
 	err := demoStore(ctx, ally, func(db *store.DB) error {
 		var err error
-		homeReads, err = db.AddPartner(ctx, store.Partner{Name: "home-reader", Agreement: out(demoColAllyToHome)})
+		homeReads, err = db.AddPartner(ctx, store.Partner{Name: "home", Agreement: agreement(demoColAllyToHome, demoColHomeToAlly)})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("unable to add home as the ally's partner: %w", err)
 	}
 	err = demoStore(ctx, home, func(db *store.DB) error {
-		a := out(demoColHomeToAlly)
-		a.Incoming.Collections = []string{demoColAllyToHome}
-		a.Incoming.Trust = 80
 		var err error
-		allyReads, err = db.AddPartner(ctx, store.Partner{Name: "ally", Agreement: a, URL: "http://" + ally.taxii + "/", APIRoot: "acd", RemoteKey: homeReads})
+		allyReads, err = db.AddPartner(ctx, store.Partner{Name: "ally", Agreement: agreement(demoColHomeToAlly, demoColAllyToHome),
+			URL: "http://" + ally.taxii + "/", APIRoot: "acd", RemoteKey: homeReads})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("unable to add the ally as home's partner: %w", err)
 	}
 	err = demoStore(ctx, ally, func(db *store.DB) error {
-		a := share.DefaultAgreement()
-		a.Incoming.Collections = []string{demoColHomeToAlly}
-		a.Incoming.Trust = 80
-		_, err := db.AddPartner(ctx, store.Partner{Name: "home", Agreement: a, URL: "http://" + home.taxii + "/", APIRoot: "acd", RemoteKey: allyReads})
-		return err
+		return db.UpdatePartnerRemote(ctx, "home", store.PartnerRemote{URL: "http://" + home.taxii + "/", APIRoot: "acd", RemoteKey: allyReads})
 	})
 	if err != nil {
-		return fmt.Errorf("unable to add home as the ally's polled partner: %w", err)
+		return fmt.Errorf("unable to give the ally home's server and key: %w", err)
 	}
 	return nil
 }

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -24,6 +26,8 @@ polls, with what trust). See intel/share/README.md for the format.
 
   acd partner add NAME --agreement FILE [--url URL --api-root NAME --remote-key-file FILE --push-collection ID]
                                     add a partner; print the API key it presents to acd's TAXII server
+  acd partner update NAME [--url URL --api-root NAME] [--remote-key-file FILE] [--push-collection ID]
+                                    change how acd reaches NAME (e.g. once NAME handed over its key)
   acd partner list [--json]         the partners, their terms and last sync
   acd partner remove NAME           stop sharing with NAME (its key is refused from now on)
   acd partner sync NAME             poll NAME's collections and publish to it now (through the API)
@@ -45,7 +49,7 @@ unknown, the agreement is refused; 2 usage error.`
 
 func runPartner(ctx context.Context, e *env, args []string) error {
 	return runSubcommands(ctx, e, "partner", partnerHelp, args, []subcommand{
-		{"add", runPartnerAdd}, {"list", runPartnerList}, {"remove", runPartnerRemove}, {"sync", runPartnerSync}})
+		{"add", runPartnerAdd}, {"update", runPartnerUpdate}, {"list", runPartnerList}, {"remove", runPartnerRemove}, {"sync", runPartnerSync}})
 }
 
 func runPartnerAdd(ctx context.Context, e *env, args []string) error {
@@ -108,6 +112,82 @@ Example:
 		fmt.Fprintln(e.stdout, key)
 		fmt.Fprintf(e.stderr, "partner %q added (outgoing up to TLP:%s); the key it presents to acd's TAXII server, printed above, will not be shown again\n",
 			name, strings.ToUpper(a.Outgoing.MaxTLP.String()))
+		return nil
+	})
+}
+
+func runPartnerUpdate(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "partner update", "[--url URL --api-root NAME] [--remote-key-file FILE] [--push-collection ID] [-c FILE] NAME", `
+Change how acd reaches the partner NAME: its TAXII server (--url with
+--api-root; --url '' makes it a partner that only reads acd's
+collections), the key acd presents there (--remote-key-file), the
+collection acd pushes to (--push-collection, '' to stop pushing). Only
+the flags given change; the agreement and the key NAME presents to acd
+stay (to change the terms, remove and add the partner).
+
+Two allies set up an exchange both ways so: each adds the other (and
+hands over the key 'acd partner add' printed), then each updates the
+other with the key it received:
+  acd partner add us --agreement us.yaml > for-us.key         # send for-us.key to us
+  acd partner update us --url https://taxii.us.example/ --api-root acd --remote-key-file from-us.key`)
+	urlFlag := fs.String("url", "", "the partner's TAXII server `URL` ('' : it only reads acd's collections)")
+	apiRoot := fs.String("api-root", "", "the partner's API root `name` acd polls and pushes to")
+	keyFile := fs.String("remote-key-file", "", "`file` holding the API key acd presents to the partner")
+	push := fs.String("push-collection", "", "the partner's collection `id` acd POSTs its objects to ('': the partner pulls)")
+	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
+	name, err := oneArg(fs, args, "NAME")
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["url"] && !set["api-root"] && !set["remote-key-file"] && !set["push-collection"] {
+		return fmt.Errorf("%w: nothing to change: give --url/--api-root, --remote-key-file or --push-collection", errUsage)
+	}
+	if set["url"] != set["api-root"] && !(set["url"] && *urlFlag == "") {
+		return fmt.Errorf("%w: --url and --api-root go together", errUsage)
+	}
+	remoteKey := ""
+	if set["remote-key-file"] {
+		b, err := os.ReadFile(*keyFile)
+		if err != nil {
+			return fmt.Errorf("unable to read the remote key: %w", err)
+		}
+		if remoteKey = strings.TrimSpace(string(b)); remoteKey == "" {
+			return fmt.Errorf("the remote key file %s is empty", *keyFile)
+		}
+	}
+	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
+		ps, err := db.Partners(ctx, false)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(ps, func(p store.Partner) bool { return p.Name == name })
+		if i < 0 {
+			return fmt.Errorf("no partner named %q ('acd partner list' shows them)", name)
+		}
+		r := store.PartnerRemote{URL: ps[i].URL, APIRoot: ps[i].APIRoot, PushCollection: ps[i].PushCollection, RemoteKey: ps[i].RemoteKey}
+		if set["url"] {
+			r.URL, r.APIRoot = *urlFlag, *apiRoot
+			if r.URL == "" { // read-only from now on: nothing to reach
+				r.APIRoot, r.PushCollection, r.RemoteKey = "", "", ""
+			}
+		}
+		if set["remote-key-file"] {
+			r.RemoteKey = remoteKey
+		}
+		if set["push-collection"] {
+			r.PushCollection = *push
+		}
+		if err := db.UpdatePartnerRemote(ctx, name, r); err != nil {
+			return err
+		}
+		server := r.URL
+		if server == "" {
+			server = "none: it only reads acd's collections"
+		}
+		fmt.Fprintf(e.stdout, "partner %q updated (server %s, key %v, push %q); acd serve picks it up within seconds\n",
+			name, server, r.RemoteKey != "", r.PushCollection)
 		return nil
 	})
 }
