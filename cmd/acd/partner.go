@@ -52,6 +52,32 @@ func runPartner(ctx context.Context, e *env, args []string) error {
 		{"add", runPartnerAdd}, {"update", runPartnerUpdate}, {"list", runPartnerList}, {"remove", runPartnerRemove}, {"sync", runPartnerSync}})
 }
 
+// remoteFlags are the flags that say how acd reaches a partner (add and
+// update).
+type remoteFlags struct{ url, apiRoot, keyFile, push *string }
+
+func addRemoteFlags(fs *flag.FlagSet, omitted string) remoteFlags {
+	return remoteFlags{
+		url:     fs.String("url", "", "the partner's TAXII server `URL` ("+omitted+": it only reads acd's collections)"),
+		apiRoot: fs.String("api-root", "", "the partner's API root `name` acd polls and pushes to"),
+		keyFile: fs.String("remote-key-file", "", "`file` holding the API key acd presents to the partner"),
+		push:    fs.String("push-collection", "", "the partner's collection `id` acd POSTs its objects to ("+omitted+": the partner pulls)"),
+	}
+}
+
+// readRemoteKey reads the key acd presents to a partner from file.
+func readRemoteKey(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("unable to read the remote key: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("the remote key file %s is empty", file)
+	}
+	return key, nil
+}
+
 func runPartnerAdd(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "partner add", "--agreement FILE [--url URL --api-root NAME --remote-key-file FILE] [-c FILE] NAME", `
 Add the partner NAME under the sharing agreement in FILE (its "partner:"
@@ -63,10 +89,8 @@ Example:
   acd partner add us --agreement us.yaml --url https://taxii.us.example/ \
       --api-root acd --remote-key-file us.key > us-reads-acd.key`)
 	agreement := fs.String("agreement", "", "the sharing agreement `file` (YAML)")
-	urlFlag := fs.String("url", "", "the partner's TAXII server `URL` (omit: it only reads acd's collections)")
-	apiRoot := fs.String("api-root", "", "the partner's API root `name` acd polls and pushes to")
-	keyFile := fs.String("remote-key-file", "", "`file` holding the API key acd presents to the partner")
-	push := fs.String("push-collection", "", "the partner's collection `id` acd POSTs its objects to (omit: the partner pulls)")
+	rf := addRemoteFlags(fs, "omit")
+	urlFlag, apiRoot, keyFile, push := rf.url, rf.apiRoot, rf.keyFile, rf.push
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
 	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
@@ -97,11 +121,9 @@ Example:
 	}
 	remoteKey := ""
 	if *keyFile != "" {
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return fmt.Errorf("unable to read the remote key: %w", err)
+		if remoteKey, err = readRemoteKey(*keyFile); err != nil {
+			return err
 		}
-		remoteKey = strings.TrimSpace(string(b))
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
 		key, err := db.AddPartner(ctx, store.Partner{Name: name, Agreement: a, URL: *urlFlag, APIRoot: *apiRoot, RemoteKey: remoteKey,
@@ -130,10 +152,8 @@ hands over the key 'acd partner add' printed), then each updates the
 other with the key it received:
   acd partner add us --agreement us.yaml > for-us.key         # send for-us.key to us
   acd partner update us --url https://taxii.us.example/ --api-root acd --remote-key-file from-us.key`)
-	urlFlag := fs.String("url", "", "the partner's TAXII server `URL` ('' : it only reads acd's collections)")
-	apiRoot := fs.String("api-root", "", "the partner's API root `name` acd polls and pushes to")
-	keyFile := fs.String("remote-key-file", "", "`file` holding the API key acd presents to the partner")
-	push := fs.String("push-collection", "", "the partner's collection `id` acd POSTs its objects to ('': the partner pulls)")
+	rf := addRemoteFlags(fs, "''")
+	urlFlag, apiRoot, keyFile, push := rf.url, rf.apiRoot, rf.keyFile, rf.push
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
 	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
@@ -149,12 +169,8 @@ other with the key it received:
 	}
 	remoteKey := ""
 	if set["remote-key-file"] {
-		b, err := os.ReadFile(*keyFile)
-		if err != nil {
-			return fmt.Errorf("unable to read the remote key: %w", err)
-		}
-		if remoteKey = strings.TrimSpace(string(b)); remoteKey == "" {
-			return fmt.Errorf("the remote key file %s is empty", *keyFile)
+		if remoteKey, err = readRemoteKey(*keyFile); err != nil {
+			return err
 		}
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
