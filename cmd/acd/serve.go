@@ -94,6 +94,9 @@ Examples:
 	}
 	log.Info("acd serving", "version", versionString(), "config", configName(lc.path), "http", srv.web.Addr())
 	go srv.ingest.report(ctx, log, time.Minute)
+	if srv.overview != nil { // the overview's charts have a history from the start
+		go func() { _ = srv.overview.SampleOverview(ctx) }()
+	}
 wait:
 	for {
 		select {
@@ -139,6 +142,8 @@ type server struct {
 	store  *storeComponent
 	// enforcement is nil when the cases (and so enforcement) are off.
 	enforcement *enforcement
+	// overview samples the console overview's history (nil: none).
+	overview api.OverviewSampler
 }
 
 // newServer wires the components; it does no I/O.
@@ -226,11 +231,12 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 	sessions := session.New(cfg.HTTP.Session, session.Deps{Users: db, Logger: log.With("component", "session")})
 	apiDeps := api.Deps{Book: st.book, Auth: db, Users: db, Cases: caseSvc, Admin: db, Audit: db, AuditKey: auditKey.Public().(ed25519.PublicKey),
 		Enforcement: enfStatus, Intel: intelAPI, Incidents: db, Domestic: screen.IsDomestic, Session: session.PrincipalFrom,
-		Gatherer: reg, Sharing: db, Logger: log.With("component", "api")}
+		Gatherer: reg, Sharing: db, VerifyWindow: cfg.Verify.Window, Logger: log.With("component", "api")}
 	if casesComp != nil { // the console shows the actions in effect and the policy's k of n
 		apiDeps.InEffect, apiDeps.Policy = casesComp.InEffect, &cfg.Cases
 	}
-	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg, Sessions: sessions, API: api.New(apiDeps)})
+	apiHandler := api.New(apiDeps)
+	w := web.New(cfg.HTTP, web.Deps{Logger: log.With("component", "http"), Gatherer: reg, Sessions: sessions, API: apiHandler})
 	// Start order: the store (suspects loaded back into the book), HTTP
 	// (metrics visible during start-up), detection, the screening stage
 	// (it refuses to start without its key: acd never runs unscreened),
@@ -250,7 +256,9 @@ func newServer(cfg config, log *slog.Logger, console io.Writer, db *store.DB, au
 		comps = append(comps, daemon.Named{Name: "intel", Component: intelComp})
 	}
 	g := daemon.NewGroup(log, append(comps, daemon.Named{Name: "collect", Component: coll})...)
-	return &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest, store: st, enforcement: enfRef}, nil
+	srv := &server{group: g, web: w, coll: coll, screen: screen, detect: eng, ingest: ingest, store: st, enforcement: enfRef}
+	srv.overview, _ = apiHandler.(api.OverviewSampler)
+	return srv, nil
 }
 
 // ingestSink is the end of the record path: it counts what screening and

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServeConsoleSession: a user logs in to the console with name and
@@ -50,6 +51,36 @@ func TestServeConsoleSession(t *testing.T) {
 	}
 	if code := get("/api/v1/audit"); code != http.StatusForbidden {
 		t.Errorf("an analyst's session on the audit log: %d", code)
+	}
+	// The console's page and the overview's history, which acd serve
+	// samples from its start (nobody had the overview open).
+	if code := get("/"); code != http.StatusOK {
+		t.Errorf("the console's page: %d", code)
+	}
+	// The first point must cover a stretch before anybody asked for the
+	// overview (a point is the change between two samples, 10 s apart):
+	// acd serve samples from its start.
+	asked := time.Now()
+	var first struct {
+		Time      time.Time `json:"time"`
+		IntervalS float64   `json:"interval_s"`
+	}
+	waitUntil(t, 30*time.Second, "the overview's first history point", func() bool {
+		resp, err := c.Get(base + "/api/v1/overview?history=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var ov struct {
+			History []json.RawMessage `json:"history"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&ov) != nil {
+			t.Fatalf("overview history: %s", resp.Status)
+		}
+		return len(ov.History) > 0 && json.Unmarshal(ov.History[0], &first) == nil
+	}, func() string { return "" })
+	if start := first.Time.Add(-time.Duration(first.IntervalS * float64(time.Second))); !start.Before(asked) {
+		t.Errorf("the first history point covers %v from %v, after the first request at %v: nothing sampled before", first.IntervalS, start, asked)
 	}
 	post := func(path, csrf string) int {
 		req, _ := http.NewRequest(http.MethodPost, base+path, strings.NewReader(`{}`))

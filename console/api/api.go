@@ -121,6 +121,11 @@ type Deps struct {
 	// Policy is the cases policy, whose quorum (k) and commissioner keys
 	// (n) GET /api/v1/cases/{id} shows (nil: not shown).
 	Policy *cases.Policy
+	// VerifyWindow is the verify stage's window (verify.window), which
+	// GET /api/v1/cases/{id} shows so that the console can tell an
+	// operator when an execution will have its whole baseline (0: not
+	// shown).
+	VerifyWindow time.Duration
 	// Sharing reads the partners and what was shared with them, for GET
 	// /api/v1/sharing (nil: it answers 503). *store.DB implements it.
 	Sharing SharingStore

@@ -19,6 +19,14 @@ type caseDetail struct {
 	Policy  *policyView  `json:"policy,omitempty"`
 	Tally   tallyView    `json:"tally"`
 	Actions []actionView `json:"actions"`
+	Verify  *verifyView  `json:"verify,omitempty"`
+}
+
+// verifyView is what the console needs of the verify stage: its window
+// (the whole minutes of the target's traffic it compares before and
+// after an execution).
+type verifyView struct {
+	WindowS float64 `json:"window_s"`
 }
 
 // policyView is the policy's quorum: k of n commissioner keys.
@@ -58,6 +66,9 @@ func (h *handler) detail(ctx context.Context, rec cases.Record) caseDetail {
 	d := caseDetail{Record: rec, Tally: tally(rec.Case, rec.Approvals)}
 	if p := h.deps.Policy; p != nil {
 		d.Policy = &policyView{Quorum: p.Quorum, Commissioners: len(p.Commissioners)}
+	}
+	if w := h.deps.VerifyWindow; w > 0 {
+		d.Verify = &verifyView{WindowS: w.Seconds()}
 	}
 	since := map[int]time.Time{}
 	if h.deps.InEffect != nil {

@@ -104,7 +104,7 @@ func TestCaseDetail(t *testing.T) {
 	c := caseIn(t, "c-1", cases.StateActive, false)
 	svc.Put(c)
 	policy := &cases.Policy{Quorum: 2, Commissioners: []string{"k1", "k2", "k3"}}
-	srv := httptest.NewServer(New(Deps{Auth: tokenAuth{}, Cases: svc, Policy: policy, Now: func() time.Time { return tc0.Add(time.Hour) },
+	srv := httptest.NewServer(New(Deps{Auth: tokenAuth{}, Cases: svc, Policy: policy, VerifyWindow: 5 * time.Minute, Now: func() time.Time { return tc0.Add(time.Hour) },
 		InEffect: func(context.Context) ([]enforce.Item, error) {
 			return []enforce.Item{{Case: cases.Case{ID: "c-1"}, Index: 0, Since: tc0}, {Case: cases.Case{ID: "c-9"}, Index: 0}}, nil
 		}}))
@@ -118,6 +118,7 @@ func TestCaseDetail(t *testing.T) {
 		Approvals []cases.Approval `json:"approvals"`
 		Payload   json.RawMessage  `json:"payload"`
 		Policy    *policyView      `json:"policy"`
+		Verify    *verifyView      `json:"verify"`
 		Tally     *tallyView       `json:"tally"`
 		Actions   []struct {
 			Index     int       `json:"index"`
@@ -136,6 +137,9 @@ func TestCaseDetail(t *testing.T) {
 	}
 	if got.Policy == nil || *got.Policy != (policyView{Quorum: 2, Commissioners: 3}) || got.Tally == nil {
 		t.Errorf("policy %+v tally %+v", got.Policy, got.Tally)
+	}
+	if got.Verify == nil || got.Verify.WindowS != 300 {
+		t.Errorf("verify %+v, want window_s 300", got.Verify)
 	}
 	if len(got.Actions) != 1 || got.Actions[0].Type != "block" || got.Actions[0].State != actionInEffect ||
 		!got.Actions[0].Since.Equal(tc0) || !got.Actions[0].NotAfter.Equal(c.Actions[0].NotAfter) {

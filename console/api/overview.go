@@ -79,6 +79,8 @@ type overviewer struct {
 	prev, last     series
 	prevAt, lastAt time.Time
 	snap           Overview
+	// hist is the history (overview_history.go), guarded by mu.
+	hist ring
 }
 
 // snapshot returns the overview, taking a new one when the last is
@@ -98,6 +100,7 @@ func (o *overviewer) snapshot(ctx context.Context) (Overview, error) {
 		o.prev, o.prevAt = o.last, o.lastAt
 	}
 	o.last, o.lastAt = cur, now
+	o.hist.observe(cur, now)
 	ov := computeOverview(o.prev, cur, now.Sub(o.prevAt).Seconds())
 	ov.Time = now.UTC()
 	o.h.addState(ctx, &ov)
@@ -199,9 +202,11 @@ func (h *handler) overviewRoutes() {
 	h.mux.Handle("/api/v1/overview/stream", h.route(http.MethodGet, overviewReaders(), h.streamOverview))
 }
 
-// getOverview answers GET /api/v1/overview.
+// getOverview answers GET /api/v1/overview[?history=1].
 func (h *handler) getOverview(w http.ResponseWriter, r *http.Request) {
-	if !noParams(w, r) {
+	withHistory, err := parseOverviewQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	if h.deps.Gatherer == nil {
@@ -212,6 +217,10 @@ func (h *handler) getOverview(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.log.Error("api: overview failed", "error", err)
 		writeError(w, http.StatusInternalServerError, "unable to compute the overview (the server logged why)")
+		return
+	}
+	if withHistory {
+		writeJSON(w, http.StatusOK, overviewHistory{Overview: ov, HistoryStepS: historyStep.Seconds(), History: h.overview.history()})
 		return
 	}
 	writeJSON(w, http.StatusOK, ov)

@@ -207,13 +207,53 @@ function history(c) {
     e.reason ? h('div.tl-reason', e.reason) : null)));
 }
 
+// The verify stage's baseline (verify/README.md): it follows a case's
+// target from when the case is opened (prewatch, within verify.interval),
+// counts its flows from the next whole minute, and needs verify.window
+// whole minutes of them before the execution's minute. Executed sooner,
+// the verdict is "unmeasurable". No API gives verify.window: the note
+// assumes a minute (acd demo's; the default is 5 min), unless the case's
+// answer carries verify.window_s.
+const assumedWindowS = 60;
+const prewatchSlackS = 5; // verify.interval (2 s) and some
+const unmeasurableTypes = ['sinkhole', 'reidentify', 'police-request']; // never judged from flows
+
+/** baselineReadyAt is when an execution first has a whole baseline (ms), for a case opened at created. */
+export function baselineReadyAt(created, windowS) {
+  const start = Date.parse(created);
+  if (!Number.isFinite(start)) return NaN;
+  const firstMinute = (Math.floor((start + prewatchSlackS * 1000) / 60000) + 1) * 60000;
+  return firstMinute + windowS * 1000;
+}
+
+/** baselineNote fills el with the hint near button#execute, or hides it once the baseline is whole. */
+function baselineNote(el, rec, actionIndex, now = Date.now()) {
+  const c = rec.case;
+  const windowS = (rec.verify && rec.verify.window_s) || assumedWindowS;
+  const a = (c.actions || [])[actionIndex];
+  const readyAt = baselineReadyAt(c.created, windowS);
+  if (!a || unmeasurableTypes.includes(a.type) || !Number.isFinite(readyAt) || now >= readyAt) {
+    el.hidden = true;
+    el.removeAttribute('data-ready-at');
+    return;
+  }
+  const watched = Math.max(0, Math.round((now - Date.parse(c.created)) / 1000));
+  const win = rec.verify && rec.verify.window_s ? duration(windowS) : 'about a minute';
+  el.dataset.readyAt = new Date(readyAt).toISOString();
+  put(el, h('strong', 'No baseline yet. '),
+    `The verify stage has watched this target for ${duration(watched)}; it needs ${win} of its traffic, counted in whole minutes, before the execution. `,
+    `Executing before ${new Date(readyAt).toLocaleTimeString()} (`, time(readyAt), ') leaves no baseline: the verdict will be unmeasurable.');
+  el.hidden = false;
+}
+
 function operatorPanel(rec, refresh) {
   const idx = select({ id: 'action-index', name: 'action' }, [['0', '0']], '0');
   const reason = h('textarea#operator-reason', { rows: 2, placeholder: 'emergency: why it cannot wait for approval (required)' });
   const exec = h('button.btn.btn-primary#execute', { type: 'button' }, 'Execute');
   const emer = h('button.btn.btn-danger#emergency', { type: 'button' }, 'Emergency: act now');
   const hint = h('p.muted.small');
-  const el = h('section.panel.operator', h('h2', 'Operator'), h('label.field', h('span.field-label', 'Action'), idx), exec,
+  const note = h('p#baseline-note.note.note-warn.small', { role: 'note', hidden: true });
+  const el = h('section.panel.operator', h('h2', 'Operator'), h('label.field', h('span.field-label', 'Action'), idx), exec, note,
     h('div.emergency-box', h('label.field', h('span.field-label', 'Emergency reason'), reason), emer), hint);
   let cur = rec;
   const run = async (path, body, what) => {
@@ -247,7 +287,10 @@ function operatorPanel(rec, refresh) {
     emer.disabled = !(c.state === 'requested' && c.route === 'urgent');
     emer.parentElement.hidden = c.route !== 'urgent';
     hint.textContent = exec.disabled ? `Nothing to execute while the case is ${c.state}.` : 'The gate checks approval, scope and window before anything runs.';
+    if (exec.disabled && emer.disabled) note.hidden = true;
+    else baselineNote(note, r, Number(idx.value));
   };
+  idx.addEventListener('change', () => update(cur));
   return { el, update };
 }
 

@@ -5,7 +5,11 @@
 /**
  * h makes an element: h('a.link#id', {href: '#/x', dataset: {k: 'v'}}, 'text', child, ...).
  * Attributes are set with setAttribute (no style=, no on*: CSP and review);
- * "on" takes {click: fn}; children are nodes, strings or arrays (null skipped).
+ * "on" takes {click: fn}; children are nodes, strings, numbers or arrays.
+ * Absent values are never written as text: null, undefined and false
+ * children, attributes and dataset entries are skipped (a missing field
+ * leaves the cell empty instead of showing "null"), and only a plain
+ * object is taken as the attributes (a first child 0 is a child).
  */
 export function h(tag, attrs, ...children) {
   const m = /^([a-z0-9-]+)((?:[.#][A-Za-z0-9_-]+)*)$/.exec(tag);
@@ -15,14 +19,15 @@ export function h(tag, attrs, ...children) {
     if (part[0] === '.') el.classList.add(part.slice(1));
     else el.id = part.slice(1);
   }
-  if (attrs && (typeof attrs !== 'object' || attrs instanceof Node || Array.isArray(attrs))) {
+  if (!isAttrs(attrs)) {
     children.unshift(attrs);
     attrs = null;
   }
   for (const [k, v] of Object.entries(attrs || {})) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === 'dataset') Object.assign(el.dataset, v);
-    else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+    if (absent(v)) continue;
+    if (k === 'dataset') {
+      for (const [dk, dv] of Object.entries(v)) if (!absent(dv)) el.dataset[dk] = String(dv);
+    } else if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
     else if (k === 'class') el.className = v;
     else if (k === 'style' || k.startsWith('on')) throw new Error('h: attribute ' + k + ' is not allowed');
     else if (k === 'value' || k === 'checked' || k === 'selected' || k === 'disabled') el[k] = v;
@@ -32,16 +37,27 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
-/** put replaces el's children (nodes, strings, arrays; null and false skipped). */
+/** put replaces el's children (nodes, strings, numbers, arrays; null, undefined and false skipped). */
 export function put(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
 }
 
+/** absent says whether v stands for nothing: null, undefined or false. */
+const absent = (v) => v === null || v === undefined || v === false;
+
+/** isAttrs says whether h's second argument is attributes: a plain object (null and undefined: none). */
+function isAttrs(a) {
+  if (a === null || a === undefined) return true;
+  if (typeof a !== 'object' || a instanceof Node || Array.isArray(a)) return false;
+  const proto = Object.getPrototypeOf(a);
+  return proto === Object.prototype || proto === null;
+}
+
 function append(el, children) {
   for (const c of children) {
-    if (c === null || c === undefined || c === false) continue;
+    if (absent(c)) continue;
     if (Array.isArray(c)) append(el, c);
     else el.append(c instanceof Node ? c : String(c));
   }

@@ -1,14 +1,19 @@
-// overview.js: the live picture. Snapshots come from the SSE stream
-// GET /api/v1/overview/stream (event "overview"); when the stream is not
-// available the page polls GET /api/v1/overview. #overview-live carries
-// data-connected="1" while the stream is open.
+// overview.js: the live picture. The page starts from GET
+// /api/v1/overview?history=1 (the snapshot and the server's last half
+// hour, one point per 10 s), so its charts are drawn at once; then
+// snapshots come from the SSE stream GET /api/v1/overview/stream (event
+// "overview"), or, when the stream is not available, from polling GET
+// /api/v1/overview. #overview-live carries data-connected="1" while the
+// stream is open.
 
 import { h, $, badge, empty, num, pct, table, time, put } from './dom.js';
 import { get, ApiError } from './api.js';
 import { chartBox, update } from './charts.js';
 
-const keep = 180; // snapshots kept for the charts (6 min at one per 2 s)
-const history = [];
+const spanS = 30 * 60; // seconds the charts show, as the server's history
+const keepMax = 1200; // points kept at most (30 min of live events at one per 2 s is 900)
+let points = []; // what the charts show: the server's history, then the snapshots since, oldest first
+let gapS = 35; // consecutive points further apart than this are drawn with a gap (3 history steps and some)
 
 const tiles = [
   ['records_per_s', 'Ingest', (o) => num(o.records_per_s), 'records/s', (o) => `${num(o.records_total)} records in all`],
@@ -40,7 +45,7 @@ function detectorsLine(m) {
 export async function render(ctx) {
   let first;
   try {
-    first = await get('/api/v1/overview');
+    first = await get('/api/v1/overview?history=1');
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
       put(ctx.main, h('h1', 'Overview'), empty('No overview on this server yet', 'This acd has no /api/v1/overview endpoint; the suspects and cases pages work.'));
@@ -67,9 +72,7 @@ export async function render(ctx) {
     h('section.panel-row', ingestWrap, casesWrap, screenWrap));
   const draw = (o) => {
     if (!ctx.alive()) return;
-    if (history.length && history[history.length - 1].time === o.time) history.pop(); // the same snapshot twice
-    history.push(o);
-    while (history.length > keep) history.shift();
+    addPoint(o);
     tiles.forEach(([, , value, , sub], i) => {
       tileEls[i].querySelector('.v').textContent = value(o);
       tileEls[i].querySelector('.tile-sub').textContent = sub(o);
@@ -82,8 +85,37 @@ export async function render(ctx) {
     drawScreen(screenWrap.querySelector('.screen-table'), o);
     ctx.ready();
   };
-  draw(first);
+  const { history: past, history_step_s: step, ...snap } = first;
+  points = Array.isArray(past) ? past.slice() : [];
+  if (step > 0) gapS = 3.5 * step;
+  draw(snap);
   follow(ctx, live, draw);
+}
+
+/** addPoint appends a snapshot to the charts' points: the same snapshot again replaces it, an older one is skipped. */
+function addPoint(o) {
+  const t = Date.parse(o.time);
+  const last = points.length ? Date.parse(points[points.length - 1].time) : -Infinity;
+  if (!Number.isFinite(t) || t < last) return;
+  if (t === last) points.pop();
+  points.push(o);
+  const from = t - spanS * 1000;
+  let drop = Math.max(0, points.length - keepMax);
+  while (drop < points.length - 1 && Date.parse(points[drop].time) < from) drop++;
+  if (drop > 0) points.splice(0, drop);
+}
+
+/** rows puts the points on the time axis, with an empty row where the server saw nothing (a gap in the lines). */
+export function rows(pts, gap) {
+  const out = [];
+  let prev = null;
+  for (const o of pts) {
+    const x = Date.parse(o.time) / 1000;
+    if (prev !== null && x - prev > gap) out.push({ x: (x + prev) / 2, o: null });
+    out.push({ x, o });
+    prev = x;
+  }
+  return out;
 }
 
 /** follow opens the stream and falls back to polling when it cannot. */
@@ -128,13 +160,15 @@ function follow(ctx, live, draw) {
 }
 
 function drawCharts(charts) {
-  const xs = history.map((o) => Date.parse(o.time) / 1000);
-  update(charts.ingest.querySelector('.chart'), [xs, history.map((o) => o.records_per_s || 0)],
+  const rs = rows(points, gapS);
+  const xs = rs.map((r) => r.x);
+  const ys = (f) => rs.map((r) => (r.o ? f(r.o) || 0 : null));
+  update(charts.ingest.querySelector('.chart'), [xs, ys((o) => o.records_per_s)],
     [{ label: 'records/s', kind: 'area' }], { height: 160, span: 120, minPoints: 2, empty: 'collecting…' });
-  update(charts.errors.querySelector('.chart'), [xs, history.map((o) => o.drops_per_s || 0), history.map((o) => o.decode_errors_per_s || 0)],
+  update(charts.errors.querySelector('.chart'), [xs, ys((o) => o.drops_per_s), ys((o) => o.decode_errors_per_s)],
     [{ label: 'drops/s', color: '#b23b3b' }, { label: 'decode errors/s', color: '#d9822b' }], { height: 160, span: 120, minPoints: 2, empty: 'collecting…' });
-  const detectors = [...new Set(history.flatMap((o) => Object.keys(o.findings_per_min || {})))].sort();
-  const data = [xs, ...detectors.map((d) => history.map((o) => (o.findings_per_min || {})[d] || 0))];
+  const detectors = [...new Set(points.flatMap((o) => Object.keys(o.findings_per_min || {})))].sort();
+  const data = [xs, ...detectors.map((d) => ys((o) => (o.findings_per_min || {})[d]))];
   update(charts.findings.querySelector('.chart'), detectors.length ? data : [[]],
     detectors.map((d) => ({ label: d })), { height: 160, span: 120, minPoints: 2, empty: detectors.length ? 'collecting…' : 'no detector has reported yet' });
 }
