@@ -129,7 +129,7 @@ func (db *DB) AddPartner(ctx context.Context, p Partner) (string, error) {
 		}
 		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: "partner.add", Object: "partner:" + p.Name,
 			Data: audit.Data("max_tlp", p.Agreement.Outgoing.MaxTLP.String(), "outgoing", p.Agreement.Outgoing.Collections,
-				"incoming", p.Agreement.Incoming.Collections, "url", p.URL)})
+				"incoming", p.Agreement.Incoming.Collections, "url", redactURL(p.URL))})
 		return err
 	})
 	if err != nil {
@@ -180,14 +180,25 @@ func (db *DB) UpdatePartnerRemote(ctx context.Context, name string, r PartnerRem
 			return fmt.Errorf("partner %q: %w", name, ErrNotFound)
 		}
 		_, err = db.AuditTx(ctx, tx, audit.Entry{Action: "partner.update", Object: "partner:" + name,
-			Data: audit.Data("url", r.URL, "api_root", r.APIRoot, "push_collection", r.PushCollection, "remote_key", r.RemoteKey != "")})
+			Data: audit.Data("url", redactURL(r.URL), "api_root", r.APIRoot, "push_collection", r.PushCollection, "remote_key", r.RemoteKey != "")})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	db.log.Info("partner updated", "name", name, "url", r.URL)
+	db.log.Info("partner updated", "name", name, "url", redactURL(r.URL))
 	return nil
+}
+
+// redactURL is s without its user info (it may hold a credential), for
+// logs and the audit log.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	u.User = url.User("redacted")
+	return u.String()
 }
 
 // RemovePartner stops sharing with partner name: its key is refused and

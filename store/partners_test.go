@@ -140,7 +140,7 @@ func TestUpdatePartnerRemote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := PartnerRemote{URL: "https://taxii.us.example/", APIRoot: "acd", RemoteKey: "from-us", PushCollection: "c-in"}
+	r := PartnerRemote{URL: "https://acd:pw-in-url@taxii.us.example/", APIRoot: "acd", RemoteKey: "from-us", PushCollection: "c-in"}
 	if err := db.UpdatePartnerRemote(ctx, "us", r); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestUpdatePartnerRemote(t *testing.T) {
 		t.Errorf("update of a removed partner: %v", err)
 	}
 	es, err := db.ListAudit(ctx, audit.Filter{Action: "partner.update"})
-	if err != nil || len(es) != 1 || strings.Contains(string(es[0].Data), "from-us") {
-		t.Errorf("audit: %+v %v (one entry, never the key)", es, err)
+	if err != nil || len(es) != 1 || strings.Contains(string(es[0].Data), "from-us") || strings.Contains(string(es[0].Data), "pw-in-url") {
+		t.Errorf("audit: %+v %v (one entry, never the key nor the URL's password)", es, err)
 	}
 }

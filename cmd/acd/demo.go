@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -91,6 +92,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		}
 		*a = addr
 	}
+	if strings.TrimSpace(o.dir) == "" {
+		return fmt.Errorf("%w: --dir is empty", errUsage)
+	}
 	abs, err := filepath.Abs(o.dir)
 	if err != nil {
 		return fmt.Errorf("unable to resolve --dir %q: %w", o.dir, err)
@@ -158,9 +162,38 @@ func freeUDP(host string) (string, error) {
 // removes these, and only these.
 var demoFiles = []string{"home", "ally", "keys", "home.log", "ally.log", "demo.json", "demo.json.tmp"}
 
+// demoMarker marks a directory as the demo's: a later run removes its
+// previous files only where it finds the marker.
+const demoMarker = ".acd-demo"
+
 // freshDir removes the previous run's files from dir and makes the
-// directories of this one.
+// directories of this one. It touches dir only when dir is the demo's
+// own (it holds the marker a previous run left), empty, or absent — never
+// a directory that merely has a "home" or "keys" in it (--dir ~ or /);
+// and it makes dir private (0700).
 func freshDir(dir string) error {
+	if dir == "" || dir == filepath.Dir(dir) {
+		return fmt.Errorf("%w: --dir %q: the demo needs a directory of its own", errUsage, dir)
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("unable to read --dir %s: %w", dir, err)
+	case len(entries) > 0:
+		if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+			return fmt.Errorf("%w: --dir %s is not empty and not a directory a previous acd demo made (no %s in it): choose an empty or new directory", errUsage, dir, demoMarker)
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("unable to make --dir %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil { // passwords and keys go in here
+		return fmt.Errorf("unable to make --dir %s private: %w", dir, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by acd demo: its next run removes its files here\n"), 0o600); err != nil {
+		return fmt.Errorf("unable to mark --dir %s as the demo's: %w", dir, err)
+	}
 	for _, f := range demoFiles {
 		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
 			return fmt.Errorf("unable to remove the previous demo's %s: %w", f, err)

@@ -27,7 +27,8 @@ type demoProc struct {
 // logPath; the important lines (warnings, errors, the main events) also
 // go to echo, prefixed with the instance's name, unless echo is nil.
 func startDemoProc(self string, in *demoInstance, logPath string, echo io.Writer, echoMu *sync.Mutex) (*demoProc, error) {
-	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	// A new file (freshDir removed the last run's): never one planted there.
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("unable to open the %s log: %w", in.name, err)
 	}

@@ -266,11 +266,20 @@ func (d *demo) writeReady(id, target string, execAfter time.Time) error {
 	if err != nil {
 		return fmt.Errorf("unable to write demo.json: %w", err)
 	}
-	tmp := filepath.Join(d.opts.dir, "demo.json.tmp")
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+	// A new file of our own (never one planted there), renamed into place.
+	f, err := os.CreateTemp(d.opts.dir, "demo.json.*")
+	if err != nil {
 		return fmt.Errorf("unable to write demo.json: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(d.opts.dir, "demo.json")); err != nil {
+	_, err = f.Write(append(data, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), filepath.Join(d.opts.dir, "demo.json"))
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
 		return fmt.Errorf("unable to write demo.json: %w", err)
 	}
 	return nil

@@ -102,7 +102,7 @@ func (in *demoInstance) writeConfig(keyIDs []string, emergency string) error {
 	}
 	enforce := "enforce: {record_only: true}\n"
 	if in.lapi != "" {
-		enforce = fmt.Sprintf("enforce:\n  timers_every: 2s\n  reconcile_every: 5s\n  crowdsec: {listen: %s, pull_interval: 1s}\n", in.lapi)
+		enforce = fmt.Sprintf("enforce:\n  timers_every: 2s\n  reconcile_every: 5s\n  crowdsec: {listen: %q, pull_interval: 1s}\n", in.lapi)
 	}
 	commission := ""
 	if len(keyIDs) > 0 {
@@ -112,13 +112,16 @@ func (in *demoInstance) writeConfig(keyIDs []string, emergency string) error {
 	cfg := fmt.Sprintf(`# acd demo: instance %[1]q (written by acd demo; the next run replaces it)
 log: {level: info, format: json}
 http:
-  listen: %[2]s
-  session: {secure: false}
+  listen: %[2]q
+  # Plain HTTP on loopback; a cookie name of its own: browsers share
+  # cookies across the ports of one host, and the two instances' sessions
+  # must not overwrite each other.
+  session: {secure: false, cookie_name: acd_%[1]s}
 collect:
-  netflow: {listen: [%[3]s]}
-  sflow: {listen: [%[4]s]}
-screen: {key: {file: %[5]s}, domestic: {add: [%[6]s]}}
-store: {path: %[7]s}
+  netflow: {listen: [%[3]q]}
+  sflow: {listen: [%[4]q]}
+screen: {key: {file: %[5]q}, domestic: {add: [%[6]s]}}
+store: {path: %[7]q}
 detect:
   lateness: 2s
   idle_advance: 2s
@@ -131,7 +134,7 @@ verify: {window: 1m, grace: 5s, lateness: 5s, interval: 2s}
   publish_every: 2s
   poll_every: 2s
   taxii:
-    listen: %[10]s
+    listen: %[10]q
     title: acd %[1]s
     api_roots:
       - name: acd

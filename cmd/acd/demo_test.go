@@ -293,23 +293,59 @@ func TestDemoLogLine(t *testing.T) {
 // TestFreshDir: a new run removes the previous run's files and nothing
 // else of the directory.
 func TestFreshDir(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"home/acd.db", "keys/cora.key", "home.log", "demo.json", "notes.txt", "other/file"} {
-		p := filepath.Join(dir, f)
-		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
-			t.Fatal(err)
+	plant := func(t *testing.T, dir string, files ...string) {
+		t.Helper()
+		for _, f := range files {
+			p := filepath.Join(dir, f)
+			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
+	exists := func(dir, f string) bool { _, err := os.Stat(filepath.Join(dir, f)); return err == nil }
+
+	// A previous run's directory (it has the marker): its files go, the
+	// user's stay.
+	dir := t.TempDir()
+	plant(t, dir, demoMarker, "home/acd.db", "keys/cora.key", "home.log", "demo.json", "notes.txt", "other/file")
 	if err := freshDir(dir); err != nil {
 		t.Fatal(err)
 	}
 	for f, want := range map[string]bool{"home/acd.db": false, "keys/cora.key": false, "home.log": false, "demo.json": false,
-		"notes.txt": true, "other/file": true, "home": true, "ally": true, "keys": true} {
-		if _, err := os.Stat(filepath.Join(dir, f)); (err == nil) != want {
-			t.Errorf("%s exists: %v, want %v", f, err == nil, want)
+		"notes.txt": true, "other/file": true, "home": true, "ally": true, "keys": true, demoMarker: true} {
+		if exists(dir, f) != want {
+			t.Errorf("%s exists: %v, want %v", f, !want, want)
+		}
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("--dir mode %v (%v), want 0700", st.Mode().Perm(), err)
+	}
+
+	// A new directory, and an empty one: made, marked.
+	for _, d := range []string{filepath.Join(t.TempDir(), "new", "demo"), t.TempDir()} {
+		if err := freshDir(d); err != nil || !exists(d, demoMarker) || !exists(d, "keys") {
+			t.Errorf("freshDir(%s): %v", d, err)
+		}
+	}
+
+	// Somebody's directory that happens to hold a home/ and keys/ (--dir ~):
+	// refused, nothing removed.
+	home := t.TempDir()
+	plant(t, home, "home/alice/thesis.tex", "keys/id_ed25519", "demo.json")
+	if err := freshDir(home); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("freshDir on a directory that is not the demo's: %v, want a refusal", err)
+	}
+	for _, f := range []string{"home/alice/thesis.tex", "keys/id_ed25519", "demo.json"} {
+		if !exists(home, f) {
+			t.Errorf("%s was removed from a directory that is not the demo's", f)
+		}
+	}
+	for _, d := range []string{"", "/"} {
+		if err := freshDir(d); err == nil {
+			t.Errorf("freshDir(%q) accepted", d)
 		}
 	}
 }
@@ -350,5 +386,32 @@ func TestDemoChildFails(t *testing.T) {
 	}
 	if err := p.stop(time.Second); err == nil {
 		t.Error("stop of a failed child: no error")
+	}
+}
+
+// TestDemoConfigLoads: the configuration the demo writes loads and
+// validates, with an IPv6 console address and a --dir whose name YAML
+// would read otherwise (a comma, braces, a colon), and each instance's
+// session cookie has a name of its own.
+func TestDemoConfigLoads(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo, {odd}: dir")
+	for _, tt := range []struct{ name, http string }{{"home", "[::1]:8080"}, {"ally", "127.0.0.1:8081"}} {
+		in, err := newDemoInstance(dir, tt.name, tt.http, demoHomeDomestic, tt.name == "home")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(in.dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.writeConfig([]string{"0123456789abcdef", "fedcba9876543210"}, "otto"); err != nil {
+			t.Fatal(err)
+		}
+		lc, err := loadConfig(in.cfg, nil)
+		if err != nil {
+			t.Fatalf("%s's configuration does not load: %v", tt.name, err)
+		}
+		if lc.HTTP.Listen != tt.http || lc.Store.Path != filepath.Join(in.dir, "acd.db") || lc.HTTP.Session.CookieName != "acd_"+tt.name {
+			t.Errorf("%s: listen %q, store %q, cookie %q", tt.name, lc.HTTP.Listen, lc.Store.Path, lc.HTTP.Session.CookieName)
+		}
 	}
 }

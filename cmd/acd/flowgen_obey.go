@@ -39,9 +39,12 @@ func newBanList() *banList { return &banList{bans: map[string]banEntry{}} }
 // apply takes one stream answer as a bouncer does: deletions first (by
 // value), then the new decisions. Decisions that are not bans, or whose
 // value does not parse, are skipped and counted in the returned error.
-func (b *banList) apply(r crowdsec.StreamResponse) error {
+func (b *banList) apply(r crowdsec.StreamResponse, startup bool) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if startup { // a startup answer is the whole state: what it lacks is over
+		clear(b.bans)
+	}
 	var bad []string
 	for _, d := range r.Deleted {
 		delete(b.bans, d.Scope+"|"+d.Value)
@@ -149,9 +152,18 @@ func newObeyClient(base, key string) (*obeyClient, error) {
 		client: &http.Client{Timeout: 10 * time.Second}, bans: newBanList()}, nil
 }
 
-// pull fetches one stream answer and applies it.
-func (c *obeyClient) pull(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s?startup=%t", c.url, !c.started), nil)
+// pull fetches one stream answer and applies it. After a failed pull the
+// next one asks for the whole state again (startup=true): acd counts an
+// answer's changes as delivered when it sends them, so changes in a lost
+// answer would otherwise never come.
+func (c *obeyClient) pull(ctx context.Context) (err error) {
+	startup := !c.started
+	defer func() {
+		if err != nil {
+			c.started = false
+		}
+	}()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s?startup=%t", c.url, startup), nil)
 	if err != nil {
 		return fmt.Errorf("unable to pull decisions: %w", err)
 	}
@@ -174,7 +186,7 @@ func (c *obeyClient) pull(ctx context.Context) error {
 		return err
 	}
 	c.started = true
-	return c.bans.apply(r)
+	return c.bans.apply(r, startup)
 }
 
 // parseStream decodes a /v1/decisions/stream answer.

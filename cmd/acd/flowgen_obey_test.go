@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -35,6 +37,7 @@ func TestBanListFilter(t *testing.T) {
 		recs    []flow.Record
 		want    []int // indexes of recs kept
 		wantErr bool
+		startup []bool // streams[i] is a startup answer (the whole state)
 	}{
 		{name: "no bans", recs: []flow.Record{rec("198.18.0.1", "100.65.0.1")}, want: []int{0}},
 		{name: "banned destination and source",
@@ -56,6 +59,11 @@ func TestBanListFilter(t *testing.T) {
 		{name: "ended decisions let go",
 			streams: []crowdsec.StreamResponse{{New: []crowdsec.Decision{ban(1, "Ip", "100.65.0.1", now.Add(-time.Second))}}},
 			recs:    []flow.Record{rec("198.18.0.1", "100.65.0.1")}, want: []int{0}},
+		{name: "a startup answer replaces the state (after a lost answer)",
+			streams: []crowdsec.StreamResponse{{New: []crowdsec.Decision{ban(1, "Ip", "100.65.0.1", later)}},
+				{New: []crowdsec.Decision{ban(2, "Ip", "100.65.0.2", later)}}},
+			startup: []bool{true, true},
+			recs:    []flow.Record{rec("198.18.0.1", "100.65.0.1"), rec("198.18.0.1", "100.65.0.2")}, want: []int{0}},
 		{name: "not a ban",
 			streams: []crowdsec.StreamResponse{{New: []crowdsec.Decision{{ID: 1, Type: "captcha", Scope: "Ip", Value: "100.65.0.1"}}}},
 			recs:    []flow.Record{rec("198.18.0.1", "100.65.0.1")}, want: []int{0}},
@@ -66,8 +74,8 @@ func TestBanListFilter(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBanList()
 			var err error
-			for _, s := range tt.streams {
-				if e := b.apply(s); e != nil {
+			for i, s := range tt.streams {
+				if e := b.apply(s, i < len(tt.startup) && tt.startup[i]); e != nil {
 					err = e
 				}
 			}
@@ -169,7 +177,7 @@ func FuzzParseStream(f *testing.F) {
 			return
 		}
 		b := newBanList()
-		_ = b.apply(r)
+		_ = b.apply(r, false)
 		recs := []flow.Record{rec("100.65.0.1", "198.18.0.1"), rec("2001:db8::7", "2001:db8:100::1")}
 		kept, dropped := b.filter(recs, now)
 		if len(kept)+dropped != 2 {
@@ -214,5 +222,38 @@ func TestFlowgenObeys(t *testing.T) {
 	if code, _, errOut := flowgenCmd(t, context.Background(), "--scenario", scen, "--duration", "1s", "--to", pc.LocalAddr().String(),
 		"--obey", srv.URL, "--obey-key", "wrong"); code != 1 || !strings.Contains(errOut, "403") {
 		t.Errorf("a wrong key: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestObeyClientRestartsAfterFailure: after a failed pull the next one
+// asks for the whole state (startup=true), as acd counts an answer's
+// changes delivered when it sends them.
+func TestObeyClientRestartsAfterFailure(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		asked []string
+		fail  = map[int]bool{1: true}
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n := len(asked)
+		asked = append(asked, r.URL.Query().Get("startup"))
+		mu.Unlock()
+		if fail[n] {
+			http.Error(w, "lost", http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write([]byte(`{"new":[],"deleted":[]}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := newObeyClient(srv.URL, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i++ {
+		_ = c.pull(context.Background())
+	}
+	if want := []string{"true", "false", "true", "false"}; !slices.Equal(asked, want) {
+		t.Errorf("startup per pull %q, want %q", asked, want)
 	}
 }

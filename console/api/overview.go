@@ -83,6 +83,9 @@ type overviewer struct {
 	hist ring
 }
 
+// stateTimeout bounds the store reads of a snapshot (addState).
+const stateTimeout = 5 * time.Second
+
 // snapshot returns the overview, taking a new one when the last is
 // older than minSnapshotAge.
 func (o *overviewer) snapshot(ctx context.Context) (Overview, error) {
@@ -103,7 +106,11 @@ func (o *overviewer) snapshot(ctx context.Context) (Overview, error) {
 	o.hist.observe(cur, now)
 	ov := computeOverview(o.prev, cur, now.Sub(o.prevAt).Seconds())
 	ov.Time = now.UTC()
-	o.h.addState(ctx, &ov)
+	// The snapshot is shared by every client for a second: the request
+	// that happens to take it must not spoil it by going away.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateTimeout)
+	defer cancel()
+	o.h.addState(sctx, &ov)
 	o.snap = ov
 	return ov, nil
 }

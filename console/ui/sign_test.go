@@ -38,7 +38,7 @@ const runner = `(async (input) => {
       const a = { ...c.approval, key_id: signer.keyId };
       const { body, message } = await signApproval(signer.key, p, a);
       if (message !== approvalMessage(p, a)) throw new Error('two messages');
-      out.push({ key_id: signer.keyId, message, body });
+      out.push({ key_id: signer.keyId, message, body, extractable: signer.key.extractable });
     } catch (e) {
       out.push({ error: e.message });
     }
@@ -146,10 +146,13 @@ func TestSignMatchesGo(t *testing.T) {
 	}
 	stdout := []byte(res)
 	var out []struct {
-		Error   string          `json:"error"`
-		KeyID   string          `json:"key_id"`
-		Message string          `json:"message"`
-		Body    json.RawMessage `json:"body"`
+		Error   string `json:"error"`
+		KeyID   string `json:"key_id"`
+		Message string `json:"message"`
+		// Extractable: whether the key kept for signing could be
+		// exported (it must not).
+		Extractable bool            `json:"extractable"`
+		Body        json.RawMessage `json:"body"`
 	}
 	if err := json.Unmarshal(stdout, &out); err != nil || len(out) != len(tcs) {
 		t.Fatalf("the browser answered %s (%v)", stdout, err)
@@ -165,6 +168,9 @@ func TestSignMatchesGo(t *testing.T) {
 			}
 			if got.Error != "" {
 				t.Fatalf("JS: %s", got.Error)
+			}
+			if got.Extractable {
+				t.Error("the signing key kept by the page is extractable: a script could export the private half")
 			}
 			if want := cases.KeyID(pub); got.KeyID != want {
 				t.Errorf("key id %s, want %s", got.KeyID, want)

@@ -64,14 +64,16 @@ export function plot(el, data, series, opts = {}) {
     cursor: { drag: { x: true, y: false } },
   };
   put(el);
+  if (el.resizer) el.resizer.disconnect(); // one observer per element, however often it is redrawn
+  el.resizer = null;
   const u = new uPlot(options, data, el);
   el.plot = u;
   if (typeof ResizeObserver !== 'undefined') {
-    const ro = new ResizeObserver(() => {
+    el.resizer = new ResizeObserver(() => {
       const w = Math.max(240, el.clientWidth);
       if (Math.abs(w - u.width) > 4) u.setSize({ width: w, height: u.height });
     });
-    ro.observe(el);
+    el.resizer.observe(el);
   }
   return u;
 }
@@ -82,6 +84,8 @@ export function update(el, data, series, opts) {
     el.plot.setData(data);
     return el.plot;
   }
+  if (el.resizer) el.resizer.disconnect();
+  el.resizer = null;
   if (el.plot) el.plot.destroy();
   el.plot = null;
   return plot(el, data, series, opts);

@@ -127,11 +127,15 @@ export async function importSigningKey(der) {
     }
     throw new Error('not an Ed25519 private key in PKCS #8: ' + (e && e.message ? e.message : e));
   }
+  // The key is imported extractable only to read its public half; the
+  // key kept for signing is imported again, not extractable, so that no
+  // later script can export the private half from it.
   const jwk = await subtle.exportKey('jwk', key);
   const publicKey = b64decode(jwk.x.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (jwk.x.length % 4)) % 4));
   if (publicKey.length !== 32) throw new Error('the key has no 32-byte Ed25519 public half');
+  const signing = await subtle.importKey('pkcs8', der, { name: 'Ed25519' }, false, ['sign']);
   const sum = await subtle.digest('SHA-256', publicKey);
-  return { key, publicKey, keyId: hex(sum).slice(0, 16) };
+  return { key: signing, publicKey, keyId: hex(sum).slice(0, 16) };
 }
 
 /**
