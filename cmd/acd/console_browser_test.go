@@ -26,6 +26,9 @@ type browserDemo struct {
 	Home  struct {
 		URL string `json:"url"`
 	} `json:"home"`
+	Ally struct {
+		URL string `json:"url"`
+	} `json:"ally"`
 	Users      map[string]browserDemoUser `json:"users"`
 	Case       string                     `json:"case"`
 	ReadyAfter float64                    `json:"ready_after_s"`
@@ -220,6 +223,12 @@ func TestConsoleInBrowser(t *testing.T) {
 	c.open("sharing", pageReady("sharing"))
 	c.expect("the ally in table#partners", 5*time.Second, `document.querySelector("table#partners tr[data-partner]")`)
 	c.shot("sharing")
+	// The ally's console is on another port of the same host, where
+	// browsers share cookies: visiting it must not end ana's session at
+	// home (each instance has a cookie of its own).
+	ally := &consoleTab{t: t, ctx: ctx, base: strings.TrimSuffix(demo.Ally.URL, "/")}
+	ally.open("login", `document.querySelector("form#login")`)
+	c.open("cases", pageReady("cases"))
 	c.open("incidents", pageReady("incidents"))
 	c.expect("the incident list", 5*time.Second, `document.querySelector("table#incidents")`)
 	if c.count("form#incident-form") != 0 {
