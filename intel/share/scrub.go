@@ -3,11 +3,11 @@ package share
 import (
 	"encoding/binary"
 	"encoding/json"
-	"github.com/acd-org/acd/flow"
 	"iter"
 	"net/netip"
 	"unicode/utf8"
 
+	"github.com/acd-org/acd/flow"
 	"github.com/acd-org/acd/intel/stix/pattern"
 )
 
@@ -16,7 +16,7 @@ import (
 // and prefixes (Addresses), and parses the pattern of an indicator to
 // read its literals, including binary, hex and integer ones. It returns
 // the first address or prefix found in the domestic space, and true.
-// A prefix counts as domestic when its first or last address is.
+// A prefix counts as domestic when it overlaps the space (InSpace).
 // A pattern that does not parse is reported as found (the zero Prefix):
 // what cannot be read cannot be cleared.
 func Domestic(raw []byte, domestic func(netip.Addr) bool) (netip.Prefix, bool) {
@@ -66,10 +66,68 @@ func scrub(raw []byte, domestic func(netip.Addr) bool) (netip.Prefix, bool, erro
 	return found, hit, nil
 }
 
-// InSpace reports whether p's first or last address is domestic.
+// InSpace reports whether p overlaps the domestic space: its first or
+// last address is domestic, or one of its blocks is. An IPv4 prefix of up
+// to 2^16 addresses is checked address by address, a wider one up to a
+// /8 by its /24s' first and last addresses; an IPv6 prefix is checked by
+// its /56s (up to 2^16 of them, then by its /48s, up to a /32). That is
+// exact for a domestic space of IPv4 prefixes as narrow as one may
+// configure (at least /24 wide for a target wider than a /16, as the RIRs'
+// delegations are) and of IPv6 prefixes at least /56 wide (the smallest
+// customer assignment). A prefix wider than an IPv4 /8 or an IPv6 /32
+// cannot be cleared so and counts as domestic. The zero Prefix is not in
+// the space.
 func InSpace(p netip.Prefix, domestic func(netip.Addr) bool) bool {
-	first := p.Masked().Addr()
-	return domestic(first) || domestic(flow.LastAddr(p))
+	if !p.IsValid() {
+		return false
+	}
+	p = p.Masked()
+	first := p.Addr()
+	if domestic(first) || domestic(flow.LastAddr(p)) {
+		return true
+	}
+	host := first.BitLen() - p.Bits()
+	finest, widest := 0, 8 // host bits of the finest and the widest block
+	if !first.Is4() {
+		finest, widest = 72, 80
+	}
+	if host <= finest {
+		return false // within one finest block: its ends decide
+	}
+	blockBits := max(finest, host-16)
+	if blockBits > widest {
+		return true // blocks wider than a /24 or a /48: not provably clear
+	}
+	for i := range uint64(1) << (host - blockBits) {
+		b := netip.PrefixFrom(withHost(first, i, blockBits), first.BitLen()-blockBits)
+		if domestic(b.Addr()) || (blockBits > 0 && domestic(flow.LastAddr(b))) {
+			return true
+		}
+	}
+	return false
+}
+
+// withHost returns a (masked, its host bits zero) with block number k
+// set in the bits above the lowest shift bits.
+func withHost(a netip.Addr, k uint64, shift int) netip.Addr {
+	b := a.As16()
+	hi, lo := binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])
+	switch {
+	case shift >= 64:
+		hi |= k << (shift - 64)
+	case shift == 0:
+		lo |= k
+	default:
+		lo |= k << shift
+		hi |= k >> (64 - shift)
+	}
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
+	out := netip.AddrFrom16(b)
+	if a.Is4() {
+		return out.Unmap()
+	}
+	return out
 }
 
 func walkObs(e pattern.ObsExpr, check func(netip.Prefix) bool) bool {

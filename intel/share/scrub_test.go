@@ -2,6 +2,7 @@ package share
 
 import (
 	"encoding/json"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -190,4 +191,64 @@ func FuzzScrub(f *testing.F) {
 			t.Errorf("found a domestic address in %q, which has no digit", s)
 		}
 	})
+}
+
+// TestInSpace: a prefix is in the domestic space when it overlaps it,
+// not only when its first or last address is domestic (198.0.0.0/8 holds
+// the scenario's 198.18.0.0/15 in its middle).
+func TestInSpace(t *testing.T) {
+	for _, tt := range []struct {
+		p    string
+		want bool
+	}{
+		{"198.18.0.0/15", true},
+		{"198.18.7.9/32", true},
+		{"198.19.255.255/32", true},
+		{"198.20.0.0/32", false},
+		{"198.16.0.0/14", true}, // 198.18/15 is its second half
+		{"198.0.0.0/8", true},   // in the middle: neither end is domestic
+		{"192.0.0.0/4", true},   // wider: checked in /20 blocks
+		{"0.0.0.0/0", true},     // everything
+		{"203.0.113.0/24", false},
+		{"10.0.0.0/8", false},
+		{"2001:db8:100::/48", true},
+		{"2001:db8::/32", true}, // 2001:db8:100::/48 in the middle
+		{"2001:db8:100:7::/64", true},
+		{"2001:db8:100:ff00::/56", true},
+		{"2001:db8::/39", true},  // /55 blocks: 2001:db8:100::/48 starts its second half
+		{"2001:db8::/40", false}, // ends at 2001:db8:ff:ffff:…
+		{"2001:db9::/32", false},
+		{"2001:db8::/31", true}, // wider than /32: not provably clear
+		{"2001:db8:200::/40", false},
+		{"::/0", true},
+	} {
+		p := netip.MustParsePrefix(tt.p)
+		if got := InSpace(p, isDomestic); got != tt.want {
+			t.Errorf("InSpace(%s) = %v, want %v", p, got, tt.want)
+		}
+	}
+	if InSpace(netip.Prefix{}, isDomestic) {
+		t.Error("the zero Prefix is in the space")
+	}
+}
+
+// TestWithHost checks the block arithmetic at the 64-bit boundary.
+func TestWithHost(t *testing.T) {
+	for _, tt := range []struct {
+		a     string
+		k     uint64
+		shift int
+		want  string
+	}{
+		{"198.0.0.0", 0x12, 8, "198.0.18.0"},
+		{"198.0.0.0", 0xffff, 8, "198.255.255.0"},
+		{"2001:db8::", 0x100, 80, "2001:db8:100::"},
+		{"2001:db8::", 0xabcd, 56, "2001:db8:0:ab:cd00::"},
+		{"2001:db8::", 1, 64, "2001:db8:0:1::"},
+		{"2001:db8::", 7, 0, "2001:db8::7"},
+	} {
+		if got := withHost(netip.MustParseAddr(tt.a), tt.k, tt.shift); got.String() != tt.want {
+			t.Errorf("withHost(%s, %#x, %d) = %s, want %s", tt.a, tt.k, tt.shift, got, tt.want)
+		}
+	}
 }
