@@ -252,3 +252,19 @@ func TestWithHost(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInSpace measures the overlap check's worst cases: a /16 (every
+// address), a /8 (2^16 blocks), an IPv6 /32 (2^16 blocks), and a single
+// address.
+func BenchmarkInSpace(b *testing.B) {
+	for _, p := range []string{"203.0.113.7/32", "10.1.0.0/16", "10.0.0.0/8", "2001:db9::/32"} {
+		pfx := netip.MustParsePrefix(p)
+		b.Run(p, func(b *testing.B) {
+			for b.Loop() {
+				if InSpace(pfx, isDomestic) {
+					b.Fatal("domestic")
+				}
+			}
+		})
+	}
+}
