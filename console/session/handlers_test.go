@@ -136,27 +136,40 @@ func TestExpiry(t *testing.T) {
 		name  string
 		steps []time.Duration // requests after these pauses
 		alive bool            // at the last one
+		// background marks the requests before the last as a page's
+		// own refreshes (header), or event streams (Accept).
+		background map[string]string
 	}{
-		{"fresh", []time.Duration{0}, true},
-		{"just before idle", []time.Duration{30*time.Minute - time.Second}, true},
-		{"idle", []time.Duration{30 * time.Minute}, false},
-		{"kept alive by requests", []time.Duration{25 * time.Minute, 25 * time.Minute, 25 * time.Minute}, true},
-		{"idle after activity", []time.Duration{25 * time.Minute, 31 * time.Minute}, false},
+		{"fresh", []time.Duration{0}, true, nil},
+		{"background refreshes are not activity", []time.Duration{20 * time.Minute, 15 * time.Minute}, false,
+			map[string]string{BackgroundHeader: "1"}},
+		{"an event stream is not activity", []time.Duration{20 * time.Minute, 15 * time.Minute}, false,
+			map[string]string{"Accept": "text/event-stream"}},
+		{"other headers are activity", []time.Duration{20 * time.Minute, 15 * time.Minute}, true,
+			map[string]string{BackgroundHeader: "0", "Accept": "application/json"}},
+		{"just before idle", []time.Duration{30*time.Minute - time.Second}, true, nil},
+		{"idle", []time.Duration{30 * time.Minute}, false, nil},
+		{"kept alive by requests", []time.Duration{25 * time.Minute, 25 * time.Minute, 25 * time.Minute}, true, nil},
+		{"idle after activity", []time.Duration{25 * time.Minute, 31 * time.Minute}, false, nil},
 		{"absolute TTL despite activity", func() []time.Duration {
 			s := make([]time.Duration, 20) // 20 × 25 min = 8 h 20 min
 			for i := range s {
 				s[i] = 25 * time.Minute
 			}
 			return s
-		}(), false},
+		}(), false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, testConfig(), nil)
 			c, _ := e.login(t, "alice", "alice's+password")
 			var w = e.do(t, req{method: "GET", path: SessionPath, cookie: c})
-			for _, d := range tc.steps {
+			for i, d := range tc.steps {
 				e.clk.Add(d)
-				w = e.do(t, req{method: "GET", path: "/console/echo", cookie: c})
+				q := req{method: "GET", path: "/console/echo", cookie: c, headers: map[string]string{}}
+				if i < len(tc.steps)-1 {
+					q.headers = tc.background
+				}
+				w = e.do(t, q)
 			}
 			if alive := w.Code == http.StatusOK; alive != tc.alive {
 				t.Fatalf("after %v: status %d, want alive=%v", tc.steps, w.Code, tc.alive)

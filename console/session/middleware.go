@@ -55,7 +55,7 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, "not logged in (POST "+LoginPath+")")
 			return
 		}
-		s, ok := m.lookup(c.Value)
+		s, ok := m.lookup(c.Value, !Background(r))
 		if !ok {
 			m.clearCookie(w)
 			writeError(w, http.StatusUnauthorized, "the session has ended: log in again (POST "+LoginPath+")")
@@ -70,6 +70,22 @@ func (m *Manager) Require(next http.Handler) http.Handler {
 		ctx = audit.WithActor(ctx, s.principal.Kind+":"+s.principal.Name)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// BackgroundHeader marks a page's own refresh (the console's case page
+// every few seconds): "1" says no person asked for it.
+const BackgroundHeader = "X-Acd-Background"
+
+// Background reports whether r is a page's background request — an
+// event stream (EventSource sends Accept: text/event-stream) or a refresh
+// marked with BackgroundHeader — which does not count as activity: an
+// open tab must not keep a session alive past its idle timeout. Only a
+// safe request can be background.
+func Background(r *http.Request) bool {
+	if !safeMethod(r.Method) {
+		return false
+	}
+	return r.Header.Get(BackgroundHeader) == "1" || strings.Contains(r.Header.Get("Accept"), "text/event-stream")
 }
 
 func safeMethod(m string) bool {

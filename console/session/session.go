@@ -193,8 +193,9 @@ func (m *Manager) create(p store.Principal) (string, session) {
 	return base64.RawURLEncoding.EncodeToString(raw), s.copy()
 }
 
-// lookup returns the live session of id and refreshes its idle time.
-func (m *Manager) lookup(id string) (session, bool) {
+// lookup returns the live session of id and, when active (a person's
+// request, not a page's background refresh), refreshes its idle time.
+func (m *Manager) lookup(id string, active bool) (session, bool) {
 	key, ok := hashID(id)
 	if !ok {
 		return session{}, false
@@ -210,7 +211,9 @@ func (m *Manager) lookup(id string) (session, bool) {
 		m.deleteLocked(s)
 		return session{}, false
 	}
-	s.seen = now
+	if active {
+		s.seen = now
+	}
 	return s.copy(), true
 }
 

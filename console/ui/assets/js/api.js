@@ -28,10 +28,14 @@ const unsafe = (m) => !['GET', 'HEAD'].includes(m);
 
 /**
  * call sends a request and returns the decoded JSON answer (null for 204);
- * opts.raw returns the Response instead. Non-2xx answers throw ApiError.
+ * opts.raw returns the Response instead; opts.background marks a page's
+ * own refresh (X-Acd-Background: 1), which the server does not count as
+ * the user's activity (an open tab must not outlive the idle timeout).
+ * Non-2xx answers throw ApiError.
  */
 export async function call(method, path, body, opts = {}) {
   const headers = { Accept: 'application/json' };
+  if (opts.background) headers['X-Acd-Background'] = '1';
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (unsafe(method) && session) headers['X-CSRF-Token'] = session.csrf_token;
   let resp;

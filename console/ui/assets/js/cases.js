@@ -73,8 +73,8 @@ export async function renderDetail(ctx, id) {
   const dyn = h('div.case-dyn');
   const side = h('div.case-side');
   put(ctx.main, h('div.case-layout', dyn, side));
-  const refresh = async () => {
-    const r = await get('/api/v1/cases/' + encodeURIComponent(id));
+  const refresh = async (opts) => {
+    const r = await get('/api/v1/cases/' + encodeURIComponent(id), opts);
     if (!ctx.alive()) return;
     ctx.loading();
     drawCase(dyn, r);
@@ -84,7 +84,7 @@ export async function renderDetail(ctx, id) {
   const panels = sidePanels(side, rec, refresh);
   drawCase(dyn, rec);
   panels.update(rec);
-  const timer = setInterval(() => refresh().catch(() => {}), 5000);
+  const timer = setInterval(() => refresh({ background: true }).catch(() => {}), 5000);
   const tick = setInterval(() => tickCountdowns(dyn), 1000);
   ctx.onLeave(() => { clearInterval(timer); clearInterval(tick); });
 }

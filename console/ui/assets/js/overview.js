@@ -127,7 +127,7 @@ function follow(ctx, live, draw) {
     text.textContent = 'polling every 5 s';
     timer = setInterval(async () => {
       try {
-        draw(await get('/api/v1/overview'));
+        draw(await get('/api/v1/overview', { background: true }));
       } catch (e) { /* the next poll tries again; 401 went to the login page */ }
     }, 5000);
   };
