@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -93,22 +92,7 @@ revoked. Never the keys.`)
 }
 
 func runBouncerRevoke(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "bouncer revoke", "[-c FILE] NAME", `
+	return runEndByName(ctx, e, args, "bouncer revoke", "bouncer", "revoked", `
 Revoke the bouncer NAME's key: its pulls are refused (403) from now on.
-The decisions it already installed stay until their durations end.`)
-	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	name, err := oneArg(fs, args, "NAME")
-	if err != nil {
-		return err
-	}
-	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		if err := db.RevokeBouncer(ctx, name); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no bouncer named %q ('acd bouncer list' shows them)", name)
-			}
-			return err
-		}
-		fmt.Fprintf(e.stdout, "bouncer %q revoked\n", name)
-		return nil
-	})
+The decisions it already installed stay until their durations end.`, (*store.DB).RevokeBouncer)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -245,25 +244,10 @@ TAXII server, last sync and its error. Never a key.`)
 }
 
 func runPartnerRemove(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "partner remove", "[-c FILE] NAME", `
+	return runEndByName(ctx, e, args, "partner remove", "partner", "removed", `
 Stop sharing with the partner NAME: its key is refused by acd's TAXII
 server from now on and nothing more is published for it or polled from
-it. What it already received stays with it.`)
-	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
-	name, err := oneArg(fs, args, "NAME")
-	if err != nil {
-		return err
-	}
-	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		if err := db.RemovePartner(ctx, name); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no partner named %q ('acd partner list' shows them)", name)
-			}
-			return err
-		}
-		fmt.Fprintf(e.stdout, "partner %q removed\n", name)
-		return nil
-	})
+it. What it already received stays with it.`, (*store.DB).RemovePartner)
 }
 
 func runPartnerSync(ctx context.Context, e *env, args []string) error {

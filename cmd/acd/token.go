@@ -107,28 +107,33 @@ revoked. Never the secrets.`)
 }
 
 func runTokenRevoke(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "token revoke", "[-c FILE] NAME", `
+	return runEndByName(ctx, e, args, "token revoke", "token", "revoked", `
 Revoke the API token NAME: requests with it are refused (401) from now on.
-Revoking is final; create a new token to give access again.`)
+Revoking is final; create a new token to give access again.`, (*store.DB).RevokeToken)
+}
+
+// runEndByName is "acd KIND revoke|remove [-c FILE] NAME": end the named
+// thing in the store with end, saying so, or that there is no such one.
+func runEndByName(ctx context.Context, e *env, args []string, cmd, kind, done, help string,
+	end func(*store.DB, context.Context, string) error) error {
+	fs := newFlagSet(e, cmd, "[-c FILE] NAME", help)
 	cfgPath := fs.String("c", "", "configuration `file` (for store.path)")
 	name, err := oneArg(fs, args, "NAME")
 	if err != nil {
 		return err
 	}
 	return withStore(ctx, e, *cfgPath, func(db *store.DB) error {
-		if err := db.RevokeToken(ctx, name); err != nil {
+		if err := end(db, ctx, name); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return fmt.Errorf("no token named %q ('acd token list' shows them)", name)
+				return fmt.Errorf("no %s named %q ('acd %s list' shows them)", kind, name, kind)
 			}
 			return err
 		}
-		fmt.Fprintf(e.stdout, "token %q revoked\n", name)
+		fmt.Fprintf(e.stdout, "%s %q %s\n", kind, name, done)
 		return nil
 	})
 }
 
-// withStore loads the configuration, opens the store, runs fn and closes
-// the store.
 func withStore(ctx context.Context, e *env, cfgPath string, fn func(*store.DB) error) error {
 	lc, err := loadConfig(cfgPath, e.environ())
 	if err != nil {
