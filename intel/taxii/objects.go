@@ -94,11 +94,7 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 		s.post(w, r)
 		return
 	}
-	c, ok := s.readable(w, r)
-	if !ok {
-		return
-	}
-	q, ok := s.query(w, r, epObjects)
+	c, q, ok := s.readQuery(w, r, epObjects)
 	if !ok {
 		return
 	}
@@ -108,6 +104,17 @@ func (s *Server) objects(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeEnvelope(w, p)
+}
+
+// readQuery looks the collection up for reading (answering 403/404) and
+// reads the query parameters of endpoint ep (answering 400).
+func (s *Server) readQuery(w http.ResponseWriter, r *http.Request, ep endpoint) (collectionResource, Query, bool) {
+	c, ok := s.readable(w, r)
+	if !ok {
+		return c, Query{}, false
+	}
+	q, ok := s.query(w, r, ep)
+	return c, q, ok
 }
 
 // exists reports whether any version of object id is in collection.
@@ -143,11 +150,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 		s.delete(w, r)
 		return
 	}
-	c, ok := s.readable(w, r)
-	if !ok {
-		return
-	}
-	q, ok := s.query(w, r, epObject)
+	c, q, ok := s.readQuery(w, r, epObject)
 	if !ok {
 		return
 	}
@@ -159,11 +162,7 @@ func (s *Server) object(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.readable(w, r)
-	if !ok {
-		return
-	}
-	q, ok := s.query(w, r, epVersions)
+	c, q, ok := s.readQuery(w, r, epVersions)
 	if !ok {
 		return
 	}
@@ -187,11 +186,7 @@ func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) manifest(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.readable(w, r)
-	if !ok {
-		return
-	}
-	q, ok := s.query(w, r, epObjects)
+	c, q, ok := s.readQuery(w, r, epObjects)
 	if !ok {
 		return
 	}
