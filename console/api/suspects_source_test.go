@@ -91,13 +91,7 @@ func FuzzSuspectFilter(f *testing.F) {
 		}
 		sf, err := parseFilter(q)
 		if err != nil {
-			named := false
-			for k := range q {
-				named = named || strings.HasPrefix(err.Error(), k+": ")
-			}
-			if !named {
-				t.Fatalf("error %q does not start with a parameter's name", err)
-			}
+			checkParamError(t, q, err)
 			return
 		}
 		if sf.Source != "" && sf.Source != sourceOwn && sf.Source != sourcePartner {
@@ -107,4 +101,16 @@ func FuzzSuspectFilter(f *testing.F) {
 			t.Fatalf("accepted %+v", sf)
 		}
 	})
+}
+
+// checkParamError fails t unless err (a refusal of query q) starts with
+// the name of one of q's parameters, as the API's 400s do.
+func checkParamError(t *testing.T, q url.Values, err error) {
+	t.Helper()
+	for k := range q {
+		if strings.HasPrefix(err.Error(), k+": ") {
+			return
+		}
+	}
+	t.Fatalf("error %q does not start with a parameter's name", err)
 }
