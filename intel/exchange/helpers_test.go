@@ -152,32 +152,19 @@ func key(t testing.TB, addr string) detect.Key {
 // objects returns the last versions of every object in a collection.
 func objects(t *testing.T, st taxii.Store, col string) []stix.Object {
 	t.Helper()
-	var out []stix.Object
-	q := taxii.Query{Limit: 1000}
-	for {
-		page, err := st.Objects(context.Background(), col, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, to := range page.Objects {
-			o, err := stix.Parse(to.Raw)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, o)
-		}
-		if !page.More {
-			return out
-		}
-		q.Next = page.Next
-	}
+	return query(t, st, col, taxii.Query{Limit: 1000})
 }
 
 // allVersions returns every version in a collection.
 func allVersions(t *testing.T, st taxii.Store, col string) []stix.Object {
 	t.Helper()
+	return query(t, st, col, taxii.Query{Filter: taxii.Filter{Versions: []taxii.VersionMatch{{Kind: taxii.VersionAll}}}, Limit: 1000})
+}
+
+// query returns what q selects in a collection, page after page.
+func query(t *testing.T, st taxii.Store, col string, q taxii.Query) []stix.Object {
+	t.Helper()
 	var out []stix.Object
-	q := taxii.Query{Filter: taxii.Filter{Versions: []taxii.VersionMatch{{Kind: taxii.VersionAll}}}, Limit: 1000}
 	for {
 		page, err := st.Objects(context.Background(), col, q)
 		if err != nil {
