@@ -212,10 +212,6 @@ func TestConsoleInBrowser(t *testing.T) {
 	c.expect("a block action", 5*time.Second, `document.querySelector('li.action[data-type="block"]')`)
 	c.shot("case-requested")
 	c.noActionButtons("the analyst (its requester)")
-	// The server prewatches the new case's target within verify.interval
-	// (2 s) and counts its flows from the next whole minute; the execution
-	// must come a minute after that one for a baseline.
-	executeAfter := time.Now().Add(3 * time.Second).Truncate(time.Minute).Add(2*time.Minute + 3*time.Second)
 	c.open("overview", pageReady("overview"))
 	c.expect("the overview's live stream", 15*time.Second, `document.querySelector('#overview-live[data-connected="1"]')`)
 	c.expect("overview tiles", 5*time.Second, `document.querySelector(".tile[data-metric]")`)
@@ -259,8 +255,16 @@ func TestConsoleInBrowser(t *testing.T) {
 		c.fail("case %s is %q after two approvals, want approved", id, st)
 	}
 	c.shot("case-approved")
-	if wait := time.Until(executeAfter); wait > 0 {
-		t.Logf("waiting %.0f s for a whole observed minute of the target's flows before executing", wait.Seconds())
+	// The page says when the verify stage will have its whole baseline
+	// (#baseline-note, gone once it has): the test goes by it, so a wrong
+	// hint ends in "unmeasurable" and fails below.
+	if at := c.attr("#baseline-note:not([hidden])", "data-ready-at"); at != "" {
+		ready, err := time.Parse(time.RFC3339Nano, at)
+		if err != nil {
+			c.fail("#baseline-note data-ready-at %q: %v", at, err)
+		}
+		wait := time.Until(ready) + 2*time.Second
+		t.Logf("waiting %.0f s, as the page says, for a whole observed minute of the target's flows before executing", wait.Seconds())
 		time.Sleep(wait) // not an assertion: verify's baseline needs the minute
 	}
 	c.do("otto executes", chromedp.Click(chromedp.ID("execute")))

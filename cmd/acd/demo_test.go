@@ -34,7 +34,7 @@ import (
 // verify stage's two one-minute windows.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
-		t.Skip("acd demo and its loop take about four minutes")
+		t.Skip("runs acd demo (two instances, live traffic) for about a minute and a half; skipped under -short")
 	}
 	t.Parallel()
 	bin := buildAcd(t)
